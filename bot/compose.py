@@ -1,0 +1,139 @@
+"""Turning a member's stored answers into the facts a Word draft is rendered from."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import flow
+from bot.checklist import Pack
+from bot.flow import Step
+from bot.models import Answer, Cell, Member, Round
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class DraftTexts:
+    """Sentences the draft needs that are not the member's own words (templates/labels.toml)."""
+
+    prefill_line: str  # "- Biểu hiện {number}: {text}"
+    self_check_none: str  # "{reference}: … không có biểu hiện nào."
+    self_check_some: str  # "{reference}: … có {count} biểu hiện:"
+    self_check_line: str  # "- Biểu hiện {number} ({level}): {what}"
+    nothing_to_report: str  # "Không có."
+    filename: str  # "ban-kiem-diem-{year}-{name}-v{version}.docx"
+
+
+def _answer_text(answer: Answer | None, texts: DraftTexts) -> str:
+    if answer is None or answer.skipped or not answer.value:
+        return texts.nothing_to_report
+    return answer.value
+
+
+def _self_check(steps: list[Step], answers: Mapping[str, Answer], checklist_ref: str,
+                texts: DraftTexts) -> str:
+    admitted = [
+        s for s in steps
+        if s.phase == "checklist" and s.parent is None and flow.admits(s.question, answers.get(s.qid))
+    ]
+    if not admitted:
+        return texts.self_check_none.format(reference=checklist_ref)
+    lines = [texts.self_check_some.format(reference=checklist_ref, count=len(admitted))]
+    for step in admitted:
+        chosen = answers[step.qid].value
+        level = next(o.label for o in step.question.options if o.id == chosen)
+        what = answers.get(f"{step.qid}.what")
+        lines.append(texts.self_check_line.format(
+            number=step.question.number or step.qid, level=level,
+            what=what.value if what is not None and what.value else "",
+        ))
+    return "\n".join(lines)
+
+
+def _levels(steps: list[Step], answers: Mapping[str, Answer]) -> tuple[dict[str, Any], int | None]:
+    """The two four-box ratings of section VII and the optional self-score."""
+    levels: dict[str, Any] = {"civil": [], "party": [], "civil_applicable": True}
+    score: int | None = None
+    vii = [s for s in steps if s.phase == "form" and s.question.feeds.startswith("VII")]
+    choice_steps = [s for s in vii if s.question.kind == "choice"]
+    for key, step in zip(("civil", "party"), choice_steps):
+        chosen = answers.get(step.qid)
+        value = chosen.value if chosen is not None else None
+        boxes = [{"label": o.label, "checked": o.id == value}
+                 for o in step.question.options if o.id in ("htxs", "htt", "ht", "kht")]
+        levels[key] = boxes
+        if key == "civil" and value is not None and value not in ("htxs", "htt", "ht", "kht"):
+            levels["civil_applicable"] = False
+    for step in vii:
+        answer = answers.get(step.qid)
+        if step.question.kind == "score" and answer is not None and answer.value:
+            score = int(answer.value)
+    return levels, score
+
+
+def build_draft_context(
+    *,
+    cell: Cell,
+    member: Member,
+    round_: Round,
+    checklist: Pack,
+    form: Pack,
+    steps: list[Step],
+    answers: Mapping[str, Answer],
+    texts: DraftTexts,
+    now: datetime,
+) -> dict[str, Any]:
+    """Everything ``templates/docx`` needs to print the member's bản kiểm điểm."""
+    assert form.form is not None
+    local = now.astimezone(VIETNAM)
+    shown = {s.qid for s in steps}
+    sections = []
+    for section in form.sections:
+        if section.id.startswith("VII"):
+            continue
+        items = []
+        for question in section.questions:
+            if question.id not in shown:
+                continue
+            text = _answer_text(answers.get(question.id), texts)
+            if question.id == form.sections[0].questions[0].id:
+                text = f"{text}\n{_self_check(steps, answers, checklist.reference or '', texts)}"
+            label = question.label_for(member.is_leader) or ""
+            items.append({"label": label, "text": text})
+        sections.append({"title": section.title, "items": items})
+    levels, score = _levels(steps, answers)
+    meta = form.form
+    return {
+        "party_committee": cell.party_committee,
+        "cell_name": cell.name,
+        "place": cell.place,
+        "day": f"{local.day:02d}",
+        "month": f"{local.month:02d}",
+        "year": str(local.year),
+        "review_year": str(round_.year),
+        "form_code": meta.code_leader if member.is_leader else meta.code_member,
+        "subtitle": meta.subtitle_leader if member.is_leader else meta.subtitle_member,
+        "full_name": member.full_name,
+        "birth_date": member.birth_date or "",
+        "party_position": member.party_post or "",
+        "government_position": member.gov_post or "",
+        "mass_org_position": member.mass_post or "",
+        "work_unit": member.work_unit or "",
+        "sections": sections,
+        "levels": levels,
+        "self_score": score,
+        "generated_on": local.strftime("%d/%m/%Y"),
+    }
+
+
+def draft_filename(texts: DraftTexts, member: Member, round_: Round, version: int) -> str:
+    """An ASCII file name: phones and e-mail clients mangle diacritics in attachments."""
+    bare = unicodedata.normalize("NFD", member.full_name).replace("đ", "d").replace("Đ", "D")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", "".join(c for c in bare if not unicodedata.combining(c)))
+    return texts.filename.format(year=round_.year, name=slug.strip("-").lower(), version=version)

@@ -1,0 +1,151 @@
+"""The question walk as a pure function of the packs, the member and the stored answers.
+
+Nothing here is remembered between messages: every call recomputes the steps from what
+is in the database, so a restart, a crash or a repeated update cannot lose the place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.checklist import Pack, Question
+from bot.models import Answer
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question as the member meets it.
+
+    ``parent`` is the checklist item a follow-up belongs to; ``phase`` is "checklist"
+    or "form"; ``position``/``total`` count top-level questions within the phase.
+    """
+
+    question: Question
+    phase: str
+    section_title: str
+    position: int
+    total: int
+    parent: Question | None = None
+
+    @property
+    def qid(self) -> str:
+        return self.question.id
+
+
+def follow_up_id(item: Question, follow_up: Question) -> str:
+    return f"{item.id}.{follow_up.id}"
+
+
+def admits(question: Question, answer: Answer | None) -> bool:
+    """True when the member chose an option that admits a manifestation."""
+    if answer is None or answer.value is None:
+        return False
+    return any(o.id == answer.value and o.admits for o in question.options)
+
+
+def build_steps(
+    checklist: Pack, form: Pack, *, is_leader: bool, answers: Mapping[str, Answer]
+) -> list[Step]:
+    """Every question this member is asked, in order, given what they answered so far."""
+    steps: list[Step] = []
+    for pack, phase in ((checklist, "checklist"), (form, "form")):
+        tops = [
+            (section, q)
+            for section in pack.sections
+            for q in section.questions
+            if is_leader or not q.leader_only
+        ]
+        for position, (section, q) in enumerate(tops, start=1):
+            steps.append(Step(q, phase, section.title, position, len(tops)))
+            if q.follow_ups and admits(q, answers.get(q.id)):
+                for fu in pack.follow_ups:
+                    sub = dataclasses.replace(
+                        fu, id=follow_up_id(q, fu), section_id=q.section_id
+                    )
+                    steps.append(Step(sub, phase, section.title, position, len(tops), parent=q))
+    return steps
+
+
+def is_answered(answer: Answer | None) -> bool:
+    return answer is not None and not answer.skipped
+
+
+def current_step(
+    steps: list[Step], answers: Mapping[str, Answer], cursor: str | None
+) -> Step | None:
+    """Where the member is: the cursor if set, else the first unanswered question.
+
+    Skipped questions come back once everything else is answered. None means the walk is
+    complete and the member should see the review screen.
+    """
+    if cursor is not None:
+        for step in steps:
+            if step.qid == cursor:
+                return step
+    for step in steps:
+        if step.qid not in answers:
+            return step
+    for step in steps:
+        if not is_answered(answers.get(step.qid)):
+            return step
+    return None
+
+
+def previous_step(steps: list[Step], qid: str) -> Step | None:
+    for index, step in enumerate(steps):
+        if step.qid == qid:
+            return steps[index - 1] if index > 0 else None
+    return None
+
+
+def find_step(steps: list[Step], qid: str) -> Step | None:
+    return next((s for s in steps if s.qid == qid), None)
+
+
+def missing_required(steps: list[Step], answers: Mapping[str, Answer]) -> list[Step]:
+    return [s for s in steps if s.question.required and not is_answered(answers.get(s.qid))]
+
+
+def remaining(steps: list[Step], answers: Mapping[str, Answer]) -> int:
+    return sum(1 for s in steps if not is_answered(answers.get(s.qid)))
+
+
+# A remedy is concrete when it names a time: a date, a month, a quarter, a year or a
+# recurring period. Vague remedies ("sẽ cố gắng khắc phục") name none.
+_TIME = re.compile(
+    r"\d{1,2}\s*[/.-]\s*\d{1,2}"
+    r"|\b(?:tháng|quý|năm|tuần)\s+(?:\d+|[ivx]+)\b"
+    r"|\bhằng\s+(?:ngày|tuần|tháng|quý|năm)\b|\bhàng\s+(?:ngày|tuần|tháng|quý)\b"
+    r"|\b(?:cuối|đầu|giữa)\s+(?:tháng|quý|năm)\b"
+    r"|\btrước\s+(?:ngày|tết)\b"
+    r"|\b20\d\d\b",
+    re.IGNORECASE,
+)
+
+
+def is_concrete(text: str) -> bool:
+    """True when a remedy names an action of some substance and a time to finish it."""
+    return len(text.split()) >= 4 and _TIME.search(text) is not None
+
+
+def prefill(
+    kind: str, steps: list[Step], answers: Mapping[str, Answer], line_format: str
+) -> str:
+    """Draft text for sections II and VI built from the admitted manifestations.
+
+    Each line names the item by its number and the member's own words; the resolution's
+    wording is never put in the member's mouth.
+    """
+    part = {"shortcomings": "what", "causes": "why", "remedies": "remedy"}[kind]
+    lines = []
+    for step in steps:
+        if step.parent is None or not step.qid.endswith("." + part):
+            continue
+        answer = answers.get(step.qid)
+        if is_answered(answer) and answer is not None and answer.value:
+            number = step.parent.number or step.parent.id
+            lines.append(line_format.format(number=number, text=answer.value))
+    return "\n".join(lines)

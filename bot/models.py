@@ -1,0 +1,109 @@
+"""Domain records shared by the core, the storage layer and the adapters.
+
+Plain frozen dataclasses: storage builds them from rows, the core reasons about them,
+adapters never need to know where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    SECRETARY = "secretary"
+    DEPUTY = "deputy"
+
+
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReviewStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: int
+    name: str
+    party_committee: str
+    place: str
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    cell_id: int
+    full_name: str
+    birth_date: str | None
+    party_post: str | None
+    gov_post: str | None
+    mass_post: str | None
+    work_unit: str | None
+    is_leader: bool
+    role: Role
+    active: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    """A member's identity on one channel (Telegram user id, console, Zalo chat id)."""
+
+    channel: str
+    external_id: str
+    member_id: int
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    cell_id: int
+    year: int
+    title: str
+    meeting_date: date
+    member_due: date
+    status: RoundStatus
+
+
+@dataclass(frozen=True)
+class Review:
+    """One member's review in one round, with the position the member is looking at.
+
+    ``cursor`` is set only while the member has stepped back, is editing a chosen
+    answer or is looking at the review list; otherwise the current question is derived
+    from the stored answers.
+    ``pending_*`` holds a text answer that is still being written across messages.
+    """
+
+    id: int
+    round_id: int
+    member_id: int
+    status: ReviewStatus
+    cursor: str | None
+    pending_qid: str | None
+    pending_text: str | None
+    pending_warned: bool
+    submitted_version: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    qid: str
+    value: str | None
+    skipped: bool
+    vague: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Submission:
+    review_id: int
+    version: int
+    created_at: datetime
+    filename: str
+    docx: bytes

@@ -1,0 +1,517 @@
+"""The member's self-review: every message a member sends ends up here.
+
+``ReviewService.handle`` turns one ``Incoming`` into the screens to show, after the
+answer it carries has been committed. The walk itself is recomputed from the stored
+answers each time (see ``bot.flow``), so the service keeps no state between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from bot import classification, flow
+from bot.checklist import Pack, Question
+from bot.compose import DraftTexts, build_draft_context, draft_filename
+from bot.draft import render_draft
+from bot.flow import Step
+from bot.invites import hash_code
+from bot.models import Answer, Member, Review, ReviewStatus, Round
+from bot.ports import Clock, Redeem, Store
+from bot.screens import (
+    ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
+    SUMMARY, Button, Document, Incoming, Press, Screen,
+)
+from bot.text import clean_text, fold
+
+SUMMARY_CURSOR = "#sum"
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Words the core must recognise or write into answers, loaded from templates/."""
+
+    keywords: Mapping[str, str]  # folded keyword -> action
+    commands: Mapping[str, str]  # command name without "/" -> action
+    draft: DraftTexts
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    draft_template: Path
+    link_attempts: int = 5
+    link_window: timedelta = timedelta(hours=1)
+    max_answer_chars: int = 50_000
+
+
+@dataclass(frozen=True)
+class _State:
+    member: Member
+    round: Round
+    review: Review
+    answers: Mapping[str, Answer]
+    steps: list[Step]
+
+    @property
+    def current(self) -> Step | None:
+        cursor = None if self.review.cursor == SUMMARY_CURSOR else self.review.cursor
+        return flow.current_step(self.steps, self.answers, cursor)
+
+
+class ReviewService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        checklist: Pack,
+        form: Pack,
+        texts: Texts,
+        settings: ReviewSettings,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.checklist = checklist
+        self.form = form
+        self.texts = texts
+        self.settings = settings
+
+    # ----------------------------------------------------------------- entry point
+
+    async def handle(self, incoming: Incoming) -> list[Screen]:
+        """Apply one message or button press and return what to show, after committing."""
+        if not incoming.private:
+            return [Screen("common/group_only")]
+        now = self.clock.now()
+        async with self.store.transaction():
+            if incoming.event_key and not await self.store.claim_event(incoming.event_key, now):
+                return await self._repeat(incoming)
+            return await self._dispatch(incoming)
+
+    def parse(self, text: str) -> Press | None:
+        """Recognise a command ("/quaylai") or a whole-message keyword ("quay lại")."""
+        stripped = clean_text(text)
+        if stripped.startswith("/"):
+            name, _, rest = stripped[1:].partition(" ")
+            name = name.split("@", 1)[0].lower()
+            if name == "start":
+                code = rest.strip()
+                return Press(LINK, arg=code) if code else Press(RESUME)
+            return Press(self.texts.commands.get(name, "unknown"))
+        folded = fold(stripped)
+        if folded.startswith("lienket") and len(folded) > len("lienket"):
+            return Press(LINK, arg=folded[len("lienket"):])
+        action = self.texts.keywords.get(folded)
+        return Press(action) if action else None
+
+    # ----------------------------------------------------------------- dispatch
+
+    async def _repeat(self, incoming: Incoming) -> list[Screen]:
+        """A re-delivered update: change nothing, show where the member stands."""
+        state = await self._load(incoming)
+        if isinstance(state, list):
+            return state
+        return self._show(state)
+
+    async def _dispatch(self, incoming: Incoming) -> list[Screen]:
+        press = incoming.press
+        if press is None and incoming.text is not None:
+            press = self.parse(incoming.text)
+        if press is not None and press.action == LINK:
+            return await self._link(incoming, press.arg)
+        if press is not None and press.action == "forged":
+            return [Screen("common/forged")]
+        if press is not None and press.action == "unknown":
+            return [Screen("common/unknown_command")]
+        if press is not None and press.action == HELP:
+            return [Screen("common/help")]
+        state = await self._load(incoming)
+        if isinstance(state, list):
+            return state
+        if incoming.unsupported is not None:
+            return [Screen("common/unsupported", {"kind": incoming.unsupported,
+                                                  "expects": self._expects(state)})]
+        if press is not None:
+            return await self._press(state, press, incoming.from_button)
+        return await self._text(state, clean_text(incoming.text or ""))
+
+    async def _load(self, incoming: Incoming) -> _State | list[Screen]:
+        account = await self.store.account(incoming.channel, incoming.external_id)
+        if account is None:
+            return [Screen("common/not_linked")]
+        member = await self.store.member(account.member_id)
+        if member is None or not member.active:
+            return [Screen("common/account_inactive")]
+        round_ = await self.store.open_round(member.cell_id)
+        if round_ is None:
+            return [Screen("review/no_round", {"name": member.full_name})]
+        review = await self.store.review_for(round_.id, member.id)
+        if review is None:
+            review = await self.store.create_review(round_.id, member.id, self.clock.now())
+        return await self._state(member, round_, review)
+
+    async def _state(self, member: Member, round_: Round, review: Review) -> _State:
+        answers = await self.store.answers(review.id)
+        steps = flow.build_steps(
+            self.checklist, self.form, is_leader=member.is_leader, answers=answers
+        )
+        return _State(member, round_, review, answers, steps)
+
+    async def _reload(self, state: _State) -> _State:
+        review = await self.store.review(state.review.id)
+        assert review is not None
+        return await self._state(state.member, state.round, review)
+
+    # ----------------------------------------------------------------- presses
+
+    async def _press(self, state: _State, press: Press, from_button: bool) -> list[Screen]:
+        if press.review_id and press.review_id != state.review.id:
+            other = await self.store.review(press.review_id)
+            if other is None or other.member_id != state.member.id:
+                return [Screen("common/forged"), *self._show(state)]
+            return [Screen("common/stale"), *self._show(state)]
+        current = state.current
+        if press.qid and press.action != OFFICIAL:
+            if flow.find_step(state.steps, press.qid) is None:
+                return [Screen("common/forged"), *self._show(state)]
+            if current is None or press.qid != current.qid:
+                return [Screen("common/stale"), *self._show(state)]
+
+        match press.action:
+            case "go":
+                return self._welcome(state) + self._show(state)
+            case "pause":
+                return [Screen("review/paused", self._progress(state))]
+            case "sum":
+                await self.store.set_cursor(state.review.id, SUMMARY_CURSOR)
+                return self._show(await self._reload(state))
+            case "back":
+                return await self._back(state)
+            case "off":
+                return self._official(press.qid or (current.qid if current else ""))
+            case "sub":
+                return await self._submit(state)
+        if current is None:
+            return self._show(state)
+        match press.action:
+            case "a":
+                return await self._choose(state, current, press.arg, from_button)
+            case "skip":
+                return await self._skip(state, current)
+            case "done":
+                return await self._finish_text(state, current, keep=False)
+            case "keep":
+                return await self._finish_text(state, current, keep=True)
+            case "clr":
+                await self.store.set_pending(state.review.id, None, None, False)
+                return self._show(await self._reload(state))
+        return [Screen("common/unknown_command")]
+
+    async def _choose(
+        self, state: _State, step: Step, option_id: str, from_button: bool
+    ) -> list[Screen]:
+        option = next((o for o in step.question.options if o.id == option_id), None)
+        if option is None:
+            return [Screen("common/forged"), *self._show(state)]
+        await self._save(state, step, option.id)
+        ack = Screen(
+            "review/answered",
+            {"number": step.question.number, "prompt": step.question.prompt,
+             "choice": option.label},
+            replaces_pressed=from_button,
+        )
+        return [ack, *await self._after_save(state, step)]
+
+    async def _skip(self, state: _State, step: Step) -> list[Screen]:
+        if flow.is_answered(state.answers.get(step.qid)):
+            await self.store.set_cursor(state.review.id, None)
+        elif step.question.required:
+            await self._save(state, step, None, skipped=True)
+        else:
+            await self._save(state, step, None)
+        return self._show(await self._reload(state))
+
+    async def _back(self, state: _State) -> list[Screen]:
+        current = state.current
+        if current is None or state.review.cursor == SUMMARY_CURSOR:
+            target = state.steps[-1] if state.steps else None
+        else:
+            target = flow.previous_step(state.steps, current.qid)
+        if target is None:
+            return [Screen("review/at_start"), *self._show(state)]
+        await self.store.set_cursor(state.review.id, target.qid)
+        return self._show(await self._reload(state))
+
+    # ----------------------------------------------------------------- typed text
+
+    async def _text(self, state: _State, text: str) -> list[Screen]:
+        if state.review.cursor == SUMMARY_CURSOR:
+            return await self._pick_from_summary(state, text)
+        step = state.current
+        if step is None:
+            return self._show(state)
+        question = step.question
+        if question.kind == "choice":
+            if text.isdigit() and 1 <= int(text) <= len(question.options):
+                return await self._choose(state, step, question.options[int(text) - 1].id, False)
+            return [Screen("review/choose_hint", {"count": len(question.options)}),
+                    *self._show(state)]
+        if question.kind == "score":
+            low, high = question.min or 0, question.max or 100
+            if text.isdigit() and low <= int(text) <= high:
+                await self._save(state, step, str(int(text)))
+                return [Screen("review/score_saved", {"score": int(text), "max": high}),
+                        *await self._after_save(state, step)]
+            return [Screen("review/score_hint", {"min": low, "max": high}), *self._show(state)]
+        if not text:
+            return [Screen("review/empty_text"), *self._show(state)]
+        review = state.review
+        previous = review.pending_text if review.pending_qid == step.qid else None
+        combined = f"{previous}\n{text}" if previous else text
+        if len(combined) > self.settings.max_answer_chars:
+            return [Screen("review/too_long", {"limit": self.settings.max_answer_chars})]
+        warned = review.pending_warned if previous else False
+        await self.store.set_pending(review.id, step.qid, combined, warned)
+        return [Screen(
+            "review/text_received",
+            {"length": len(combined), "pieces": combined.count("\n") + 1, "preview": combined},
+            buttons=self._text_buttons(review.id, step.qid, warned),
+        )]
+
+    async def _finish_text(self, state: _State, step: Step, *, keep: bool) -> list[Screen]:
+        review = state.review
+        pending = review.pending_text if review.pending_qid == step.qid else None
+        if pending is None:
+            prefilled = self._prefill(state, step)
+            if keep and prefilled:
+                await self._save(state, step, prefilled)
+                return await self._after_save(state, step)
+            return [Screen("review/nothing_written"), *self._show(state)]
+        concrete = step.question.check != "concrete" or flow.is_concrete(pending)
+        if not concrete and not keep and not review.pending_warned:
+            await self.store.set_pending(review.id, step.qid, pending, True)
+            return [Screen(
+                "review/vague",
+                {"hint": step.question.hint},
+                buttons=self._text_buttons(review.id, step.qid, True),
+            )]
+        await self._save(state, step, pending, vague=not concrete)
+        return [Screen("review/text_saved", {"length": len(pending)}),
+                *await self._after_save(state, step)]
+
+    async def _pick_from_summary(self, state: _State, text: str) -> list[Screen]:
+        if text.isdigit() and 1 <= int(text) <= len(state.steps):
+            step = state.steps[int(text) - 1]
+            await self.store.set_cursor(state.review.id, step.qid)
+            return self._show(await self._reload(state))
+        return [Screen("review/summary_hint", {"count": len(state.steps)})]
+
+    # ----------------------------------------------------------------- saving
+
+    async def _save(
+        self, state: _State, step: Step, value: str | None, *, skipped: bool = False,
+        vague: bool = False,
+    ) -> None:
+        await self.store.save_answer(
+            state.review.id, step.qid, value, skipped=skipped, vague=vague, now=self.clock.now()
+        )
+        if state.review.status == ReviewStatus.SUBMITTED:
+            await self.store.mark_in_progress(state.review.id)
+
+    async def _after_save(self, state: _State, step: Step) -> list[Screen]:
+        fresh = await self._reload(state)
+        screens: list[Screen] = []
+        if step.question.feeds.startswith("VII"):
+            screens += [Screen(f"review/warn_{w.kind}", w.context)
+                        for w in classification.check(fresh.steps, fresh.answers)]
+        return screens + self._show(fresh)
+
+    # ----------------------------------------------------------------- submitting
+
+    async def _submit(self, state: _State) -> list[Screen]:
+        missing = flow.missing_required(state.steps, state.answers)
+        if missing:
+            return [Screen(
+                "review/missing",
+                {"items": [self._label(s) for s in missing]},
+                buttons=((Button("resume", RESUME),),),
+            )]
+        cell = await self.store.cell(state.member.cell_id)
+        assert cell is not None
+        now = self.clock.now()
+        version = state.review.submitted_version + 1
+        context = build_draft_context(
+            cell=cell, member=state.member, round_=state.round, checklist=self.checklist,
+            form=self.form,
+            steps=state.steps, answers=state.answers, texts=self.texts.draft, now=now,
+        )
+        docx = render_draft(self.settings.draft_template, context)
+        filename = draft_filename(self.texts.draft, state.member, state.round, version)
+        version = await self.store.add_submission(state.review.id, filename, docx, now)
+        document = Document(filename, docx)
+        facts = {"version": version, "name": state.member.full_name,
+                 "round": state.round.title, "year": state.round.year}
+        screens = [Screen("review/submitted", facts, document=document)]
+        for officer in await self.store.cell_officers(state.member.cell_id):
+            if officer.id == state.member.id:
+                continue
+            accounts = tuple(await self.store.accounts_of(officer.id))
+            if accounts:
+                screens.append(Screen("secretary/draft_received", facts,
+                                      document=document, to=accounts))
+        return screens
+
+    # ----------------------------------------------------------------- linking
+
+    async def _link(self, incoming: Incoming, code: str) -> list[Screen]:
+        store, now = self.store, self.clock.now()
+        existing = await store.account(incoming.channel, incoming.external_id)
+        if existing is not None:
+            state = await self._load(incoming)
+            if isinstance(state, list):
+                return state
+            return [Screen("link/already", {"name": state.member.full_name}),
+                    *self._welcome(state), *self._show(state)]
+        since = now - self.settings.link_window
+        if await store.failed_link_attempts(incoming.channel, incoming.external_id, since) >= (
+            self.settings.link_attempts
+        ):
+            return [Screen("link/too_many", {"minutes": self.settings.link_window // timedelta(minutes=1)})]
+        status, _ = await store.redeem_invite(
+            hash_code(code), incoming.channel, incoming.external_id, now
+        )
+        if status != Redeem.OK:
+            await store.record_failed_link(incoming.channel, incoming.external_id, now)
+            return [Screen(f"link/{status.value}")]
+        state = await self._load(incoming)
+        if isinstance(state, list):
+            return [Screen("link/ok", {"name": ""}), *state]
+        return [Screen("link/ok", {"name": state.member.full_name}),
+                *self._welcome(state), *self._show(state)]
+
+    # ----------------------------------------------------------------- showing
+
+    def _progress(self, state: _State) -> dict[str, object]:
+        return {
+            "name": state.member.full_name,
+            "round": state.round.title,
+            "year": state.round.year,
+            "due": state.round.member_due,
+            "meeting": state.round.meeting_date,
+            "remaining": flow.remaining(state.steps, state.answers),
+            "total": len(state.steps),
+            "submitted_version": state.review.submitted_version,
+            "changed_since_submit": state.review.status == ReviewStatus.IN_PROGRESS
+            and state.review.submitted_version > 0,
+        }
+
+    def _welcome(self, state: _State) -> list[Screen]:
+        return [Screen("review/welcome", self._progress(state))]
+
+    def _show(self, state: _State) -> list[Screen]:
+        """The screen for wherever the member stands: a question or the review list."""
+        step = state.current
+        if step is None or state.review.cursor == SUMMARY_CURSOR:
+            return [self._summary(state)]
+        return [self._question(state, step)]
+
+    def _question(self, state: _State, step: Step) -> Screen:
+        q, rid = step.question, state.review.id
+        answer = state.answers.get(step.qid)
+        pending = state.review.pending_text if state.review.pending_qid == step.qid else None
+        prefill = self._prefill(state, step) if q.prefill else ""
+        context = {
+            "phase": step.phase,
+            "section": step.section_title,
+            "position": step.position,
+            "total": step.total,
+            "number": q.number,
+            "prompt": q.prompt,
+            "hint": q.hint,
+            "kind": q.kind,
+            "optional": not q.required,
+            "min": q.min,
+            "max": q.max,
+            "parent": step.parent.prompt if step.parent else None,
+            "parent_number": step.parent.number if step.parent else None,
+            "options": [o.label for o in q.options],
+            "has_official": q.official is not None,
+            "current": self._display(q, answer),
+            "prefill": prefill,
+            "pending_length": len(pending) if pending else 0,
+        }
+        rows: list[tuple[Button, ...]] = [
+            (Button("option", ANSWER, rid, q.id, o.id, text=o.label),) for o in q.options
+        ]
+        if q.kind == "text" and pending:
+            rows.append(self._text_buttons(rid, q.id, state.review.pending_warned)[0])
+        elif q.kind == "text" and prefill:
+            rows.append((Button("keep_prefill", KEEP, rid, q.id),))
+        if q.official is not None:
+            rows.append((Button("official", OFFICIAL, rid, q.id),))
+        skip = "skip" if q.required else "none_to_report"
+        if answer is not None and state.review.cursor == q.id:
+            skip = "keep_answer"
+        rows.append((Button("back", BACK, rid, q.id), Button(skip, SKIP, rid, q.id)))
+        rows.append((Button("summary", SUMMARY, rid), Button("pause", PAUSE, rid)))
+        return Screen("review/question", context, buttons=tuple(rows))
+
+    def _text_buttons(self, rid: int, qid: str, warned: bool) -> tuple[tuple[Button, ...], ...]:
+        done = Button("keep_as_is", KEEP, rid, qid) if warned else Button("done", DONE, rid, qid)
+        return ((done, Button("rewrite", CLEAR, rid, qid)),)
+
+    def _summary(self, state: _State) -> Screen:
+        rows = [
+            {"n": n, "label": self._label(step), "answer": self._display(step.question,
+                                                                          state.answers.get(step.qid)),
+             "missing": step.question.required
+             and not flow.is_answered(state.answers.get(step.qid))}
+            for n, step in enumerate(state.steps, start=1)
+        ]
+        rid = state.review.id
+        context = {**self._progress(state), "rows": rows,
+                   "missing": sum(1 for r in rows if r["missing"])}
+        submit = "resubmit" if state.review.submitted_version else "submit"
+        buttons = ((Button(submit, SUBMIT, rid),),
+                   (Button("back", BACK, rid), Button("pause", PAUSE, rid)))
+        return Screen("review/summary", context, buttons=buttons)
+
+    def _official(self, qid: str) -> list[Screen]:
+        question = self.checklist.question(qid) or self.form.question(qid)
+        if question is None or question.official is None:
+            return [Screen("review/no_official")]
+        official = question.official
+        return [Screen("review/official", {
+            "number": question.number, "text": official.text, "partial": official.status == "partial",
+            "source_url": official.source_url, "retrieved": official.retrieved,
+            "reference": self.checklist.reference,
+        })]
+
+    def _expects(self, state: _State) -> str:
+        step = state.current
+        if step is None or state.review.cursor == SUMMARY_CURSOR:
+            return "summary"
+        return step.question.kind
+
+    def _prefill(self, state: _State, step: Step) -> str:
+        if not step.question.prefill:
+            return ""
+        return flow.prefill(step.question.prefill, state.steps, state.answers,
+                            self.texts.draft.prefill_line)
+
+    @staticmethod
+    def _label(step: Step) -> str:
+        return step.question.number or step.qid
+
+    @staticmethod
+    def _display(question: Question, answer: Answer | None) -> dict[str, object] | None:
+        if answer is None:
+            return None
+        if answer.skipped:
+            return {"skipped": True, "text": ""}
+        if question.kind == "choice":
+            label = next((o.label for o in question.options if o.id == answer.value), "")
+            return {"skipped": False, "text": label}
+        return {"skipped": False, "text": answer.value or ""}
+

@@ -1,0 +1,116 @@
+"""What the core asks an adapter to show, and what an adapter tells the core.
+
+The core never formats a sentence: a ``Screen`` names a template under
+``templates/messages`` and the facts it needs. Buttons carry short ASCII actions so the
+same screen works as Telegram inline buttons and as typed words on text-only channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.models import Account
+
+# Button actions. Kept short: they travel in Telegram's 64-byte callback_data.
+ANSWER = "a"
+BACK = "back"
+SKIP = "skip"
+PAUSE = "pause"
+RESUME = "go"
+OFFICIAL = "off"
+DONE = "done"
+KEEP = "keep"
+CLEAR = "clr"
+SUMMARY = "sum"
+SUBMIT = "sub"
+HELP = "help"
+LINK = "link"
+ACTIONS = frozenset(
+    {ANSWER, BACK, SKIP, PAUSE, RESUME, OFFICIAL, DONE, KEEP, CLEAR, SUMMARY, SUBMIT, HELP}
+)
+
+
+@dataclass(frozen=True)
+class Button:
+    """One choice offered to the member.
+
+    ``label`` is a key in ``templates/labels.toml`` unless ``text`` is given (option
+    labels come from the checklist pack). ``review_id`` and ``qid`` let the core
+    recognise a stale or forged press.
+    """
+
+    label: str
+    action: str
+    review_id: int = 0
+    qid: str = ""
+    arg: str = ""
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One message to send: a template, its context, buttons and an optional file.
+
+    ``to`` is None for a reply to whoever spoke; otherwise the accounts to notify.
+    ``replaces_pressed`` asks the adapter to edit the message whose button was pressed
+    (Telegram) instead of sending a new one.
+    """
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Document | None = None
+    to: tuple[Account, ...] | None = None
+    replaces_pressed: bool = False
+
+
+@dataclass(frozen=True)
+class Press:
+    """A decoded button press or command."""
+
+    action: str
+    review_id: int = 0
+    qid: str = ""
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did, as any channel reports it.
+
+    Exactly one of ``text``, ``press`` or ``unsupported`` is set. ``event_key`` is
+    unique per delivered update (e.g. "telegram:update:123") so a repeated delivery is
+    recognised; ``private`` is False in group chats.
+    """
+
+    channel: str
+    external_id: str
+    event_key: str | None = None
+    text: str | None = None
+    press: Press | None = None
+    unsupported: str | None = None
+    private: bool = True
+    from_button: bool = False
+
+
+def encode_press(button: Button) -> str:
+    """Pack a button into callback data: ``action|review|qid|arg`` (ASCII, ≤ 64 bytes)."""
+    data = f"{button.action}|{button.review_id}|{button.qid}|{button.arg}"
+    if len(data.encode()) > 64:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def decode_press(data: str) -> Press | None:
+    """Unpack callback data; None when it is not something this bot could have sent."""
+    parts = data.split("|")
+    if len(parts) != 4 or parts[0] not in ACTIONS or not parts[1].isdigit():
+        return None
+    return Press(action=parts[0], review_id=int(parts[1]), qid=parts[2], arg=parts[3])

@@ -1,0 +1,360 @@
+"""Explicit, parameterised SQL behind the core's ``Store`` protocol and the operator commands.
+
+Each method is one small query. Methods never commit on their own: callers group
+writes in ``Database.transaction()``; outside one, each statement commits by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.models import (
+    Account, Answer, Cell, Member, Review, ReviewStatus, Role, Round, RoundStatus, Submission,
+)
+from bot.ports import Redeem
+from storage.db import Database
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _member(row: aiosqlite.Row) -> Member:
+    return Member(
+        id=row["id"], cell_id=row["cell_id"], full_name=row["full_name"],
+        birth_date=row["birth_date"], party_post=row["party_post"], gov_post=row["gov_post"],
+        mass_post=row["mass_post"], work_unit=row["work_unit"],
+        is_leader=bool(row["is_leader"]), role=Role(row["role"]), active=bool(row["active"]),
+    )
+
+
+def _round(row: aiosqlite.Row) -> Round:
+    return Round(
+        id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
+        meeting_date=date.fromisoformat(row["meeting_date"]),
+        member_due=date.fromisoformat(row["member_due"]), status=RoundStatus(row["status"]),
+    )
+
+
+def _review(row: aiosqlite.Row) -> Review:
+    return Review(
+        id=row["id"], round_id=row["round_id"], member_id=row["member_id"],
+        status=ReviewStatus(row["status"]), cursor=row["cursor"],
+        pending_qid=row["pending_qid"], pending_text=row["pending_text"],
+        pending_warned=bool(row["pending_warned"]), submitted_version=row["submitted_version"],
+    )
+
+
+class SqliteStore:
+    """The one implementation of ``bot.ports.Store``, plus what operators need."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        return self.db.transaction()
+
+    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
+        async with self.db.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+        async with self.db.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Execute one write; return the new row id."""
+        async with self.db.conn.execute(sql, params) as cur:
+            return cur.lastrowid or 0
+
+    # ------------------------------------------------------------- events
+
+    async def claim_event(self, key: str, now: datetime) -> bool:
+        async with self.db.conn.execute(
+            "INSERT OR IGNORE INTO processed_events (key, at) VALUES (?, ?)", (key, _ts(now))
+        ) as cur:
+            return cur.rowcount == 1
+
+    async def forget_events_before(self, cutoff: datetime) -> None:
+        await self._run("DELETE FROM processed_events WHERE at < ?", (_ts(cutoff),))
+
+    # ------------------------------------------------------------- cells and members
+
+    async def add_cell(self, name: str, party_committee: str, place: str, now: datetime) -> int:
+        return await self._run(
+            "INSERT INTO cells (name, party_committee, place, created_at) VALUES (?, ?, ?, ?)",
+            (name, party_committee, place, _ts(now)),
+        )
+
+    async def cell(self, cell_id: int) -> Cell | None:
+        row = await self._one(
+            "SELECT id, name, party_committee, place FROM cells WHERE id = ?", (cell_id,)
+        )
+        return Cell(row["id"], row["name"], row["party_committee"], row["place"]) if row else None
+
+    async def cells(self) -> list[Cell]:
+        rows = await self._all("SELECT id, name, party_committee, place FROM cells ORDER BY id")
+        return [Cell(r["id"], r["name"], r["party_committee"], r["place"]) for r in rows]
+
+    async def add_member(
+        self,
+        cell_id: int,
+        full_name: str,
+        now: datetime,
+        *,
+        birth_date: str | None = None,
+        party_post: str | None = None,
+        gov_post: str | None = None,
+        mass_post: str | None = None,
+        work_unit: str | None = None,
+        is_leader: bool = False,
+        role: Role = Role.MEMBER,
+    ) -> int:
+        return await self._run(
+            "INSERT INTO members (cell_id, full_name, birth_date, party_post, gov_post,"
+            " mass_post, work_unit, is_leader, role, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (cell_id, full_name, birth_date, party_post, gov_post, mass_post, work_unit,
+             int(is_leader), role.value, _ts(now)),
+        )
+
+    async def member(self, member_id: int) -> Member | None:
+        row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
+        return _member(row) if row else None
+
+    async def members(self, cell_id: int) -> list[Member]:
+        rows = await self._all(
+            "SELECT * FROM members WHERE cell_id = ? AND active = 1 ORDER BY id", (cell_id,)
+        )
+        return [_member(r) for r in rows]
+
+    async def cell_officers(self, cell_id: int) -> list[Member]:
+        rows = await self._all(
+            "SELECT * FROM members WHERE cell_id = ? AND active = 1"
+            " AND role IN ('secretary', 'deputy') ORDER BY role DESC, id",
+            (cell_id,),
+        )
+        return [_member(r) for r in rows]
+
+    async def deactivate_member(self, member_id: int) -> None:
+        await self._run("UPDATE members SET active = 0 WHERE id = ?", (member_id,))
+
+    # ------------------------------------------------------------- accounts and invites
+
+    async def account(self, channel: str, external_id: str) -> Account | None:
+        row = await self._one(
+            "SELECT channel, external_id, member_id FROM accounts"
+            " WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        )
+        return Account(row["channel"], row["external_id"], row["member_id"]) if row else None
+
+    async def accounts_of(self, member_id: int) -> list[Account]:
+        rows = await self._all(
+            "SELECT channel, external_id, member_id FROM accounts WHERE member_id = ?"
+            " ORDER BY linked_at",
+            (member_id,),
+        )
+        return [Account(r["channel"], r["external_id"], r["member_id"]) for r in rows]
+
+    async def link_account(
+        self, channel: str, external_id: str, member_id: int, now: datetime
+    ) -> None:
+        await self._run(
+            "INSERT INTO accounts (channel, external_id, member_id, linked_at)"
+            " VALUES (?, ?, ?, ?)",
+            (channel, external_id, member_id, _ts(now)),
+        )
+
+    async def add_invite(
+        self, member_id: int, code_hash: str, now: datetime, expires_at: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO invites (code_hash, member_id, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (code_hash, member_id, _ts(now), _ts(expires_at)),
+        )
+
+    async def redeem_invite(
+        self, code_hash: str, channel: str, external_id: str, now: datetime
+    ) -> tuple[Redeem, int | None]:
+        row = await self._one(
+            "SELECT i.id, i.member_id, i.expires_at, i.used_at, i.revoked_at, m.active"
+            " FROM invites i JOIN members m ON m.id = i.member_id WHERE i.code_hash = ?",
+            (code_hash,),
+        )
+        if row is None:
+            return Redeem.UNKNOWN, None
+        if row["used_at"] is not None:
+            return Redeem.USED, None
+        if row["revoked_at"] is not None or not row["active"]:
+            return Redeem.REVOKED, None
+        if datetime.fromisoformat(row["expires_at"]) <= now:
+            return Redeem.EXPIRED, None
+        await self._run(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
+            (_ts(now), f"{channel}:{external_id}", row["id"]),
+        )
+        await self.link_account(channel, external_id, row["member_id"], now)
+        return Redeem.OK, row["member_id"]
+
+    async def failed_link_attempts(self, channel: str, external_id: str, since: datetime) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) FROM link_failures WHERE channel = ? AND external_id = ? AND at >= ?",
+            (channel, external_id, _ts(since)),
+        )
+        return int(row[0]) if row else 0
+
+    async def record_failed_link(self, channel: str, external_id: str, now: datetime) -> None:
+        await self._run(
+            "INSERT INTO link_failures (channel, external_id, at) VALUES (?, ?, ?)",
+            (channel, external_id, _ts(now)),
+        )
+
+    # ------------------------------------------------------------- rounds
+
+    async def add_round(
+        self, cell_id: int, year: int, title: str, meeting: date, member_due: date, now: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO rounds (cell_id, year, title, meeting_date, member_due, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (cell_id, year, title, meeting.isoformat(), member_due.isoformat(), _ts(now)),
+        )
+
+    async def close_round(self, round_id: int) -> None:
+        await self._run("UPDATE rounds SET status = 'closed' WHERE id = ?", (round_id,))
+
+    async def open_round(self, cell_id: int) -> Round | None:
+        row = await self._one(
+            "SELECT * FROM rounds WHERE cell_id = ? AND status = 'open'", (cell_id,)
+        )
+        return _round(row) if row else None
+
+    async def round(self, round_id: int) -> Round | None:
+        row = await self._one("SELECT * FROM rounds WHERE id = ?", (round_id,))
+        return _round(row) if row else None
+
+    # ------------------------------------------------------------- reviews and answers
+
+    async def review(self, review_id: int) -> Review | None:
+        row = await self._one("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        return _review(row) if row else None
+
+    async def review_for(self, round_id: int, member_id: int) -> Review | None:
+        row = await self._one(
+            "SELECT * FROM reviews WHERE round_id = ? AND member_id = ?", (round_id, member_id)
+        )
+        return _review(row) if row else None
+
+    async def create_review(self, round_id: int, member_id: int, now: datetime) -> Review:
+        review_id = await self._run(
+            "INSERT INTO reviews (round_id, member_id, created_at) VALUES (?, ?, ?)",
+            (round_id, member_id, _ts(now)),
+        )
+        review = await self.review(review_id)
+        assert review is not None
+        return review
+
+    async def answers(self, review_id: int) -> Mapping[str, Answer]:
+        rows = await self._all(
+            "SELECT qid, value, skipped, vague, updated_at FROM answers WHERE review_id = ?",
+            (review_id,),
+        )
+        return {
+            r["qid"]: Answer(r["qid"], r["value"], bool(r["skipped"]), bool(r["vague"]),
+                             datetime.fromisoformat(r["updated_at"]))
+            for r in rows
+        }
+
+    async def answer_history(self, review_id: int, qid: str) -> list[Answer]:
+        rows = await self._all(
+            "SELECT qid, value, skipped, vague, recorded_at FROM answer_history"
+            " WHERE review_id = ? AND qid = ? ORDER BY id",
+            (review_id, qid),
+        )
+        return [Answer(r["qid"], r["value"], bool(r["skipped"]), bool(r["vague"]),
+                       datetime.fromisoformat(r["recorded_at"])) for r in rows]
+
+    async def save_answer(
+        self,
+        review_id: int,
+        qid: str,
+        value: str | None,
+        *,
+        skipped: bool,
+        vague: bool,
+        now: datetime,
+    ) -> None:
+        params = (review_id, qid, value, int(skipped), int(vague), _ts(now))
+        await self._run(
+            "INSERT INTO answers (review_id, qid, value, skipped, vague, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (review_id, qid) DO UPDATE SET value = excluded.value,"
+            " skipped = excluded.skipped, vague = excluded.vague, updated_at = excluded.updated_at",
+            params,
+        )
+        await self._run(
+            "INSERT INTO answer_history (review_id, qid, value, skipped, vague, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            params,
+        )
+        await self._run(
+            "UPDATE reviews SET cursor = NULL,"
+            " pending_qid = CASE WHEN pending_qid = ? THEN NULL ELSE pending_qid END,"
+            " pending_text = CASE WHEN pending_qid = ? THEN NULL ELSE pending_text END,"
+            " pending_warned = CASE WHEN pending_qid = ? THEN 0 ELSE pending_warned END"
+            " WHERE id = ?",
+            (qid, qid, qid, review_id),
+        )
+
+    async def set_cursor(self, review_id: int, qid: str | None) -> None:
+        await self._run("UPDATE reviews SET cursor = ? WHERE id = ?", (qid, review_id))
+
+    async def set_pending(
+        self, review_id: int, qid: str | None, text: str | None, warned: bool
+    ) -> None:
+        await self._run(
+            "UPDATE reviews SET pending_qid = ?, pending_text = ?, pending_warned = ? WHERE id = ?",
+            (qid, text, int(warned), review_id),
+        )
+
+    async def mark_in_progress(self, review_id: int) -> None:
+        await self._run("UPDATE reviews SET status = 'in_progress' WHERE id = ?", (review_id,))
+
+    # ------------------------------------------------------------- submissions
+
+    async def add_submission(
+        self, review_id: int, filename: str, docx: bytes, now: datetime
+    ) -> int:
+        row = await self._one(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM submissions WHERE review_id = ?",
+            (review_id,),
+        )
+        version = int(row[0]) if row else 1
+        await self._run(
+            "INSERT INTO submissions (review_id, version, created_at, filename, docx)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (review_id, version, _ts(now), filename, docx),
+        )
+        await self._run(
+            "UPDATE reviews SET status = 'submitted', submitted_version = ?, cursor = NULL"
+            " WHERE id = ?",
+            (version, review_id),
+        )
+        return version
+
+    async def latest_submission(self, review_id: int) -> Submission | None:
+        row = await self._one(
+            "SELECT * FROM submissions WHERE review_id = ? ORDER BY version DESC LIMIT 1",
+            (review_id,),
+        )
+        if row is None:
+            return None
+        return Submission(row["review_id"], row["version"],
+                          datetime.fromisoformat(row["created_at"]), row["filename"], row["docx"])
