@@ -1,0 +1,68 @@
+"""The one factory that builds the Telegram application; tests call it too."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
+    MessageHandler, filters,
+)
+
+from handlers.tg import common, review
+from handlers.wiring import Core
+
+log = logging.getLogger(__name__)
+
+
+def build_application(core: Core) -> Application:  # type: ignore[type-arg]
+    """A ready-to-run Application: opens the database on start, closes it on stop."""
+    settings = core.settings.telegram
+    if not settings.token:
+        raise ValueError("telegram.token is empty")
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        await core.open()
+        menu = [BotCommand(c.command, c.description) for c in core.renderer.menu()]
+        await app.bot.set_my_commands(menu)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await core.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(False)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.bot_data["core"] = core
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE
+    # Order matters: the first matching handler in the group wins.
+    app.add_handlers([
+        # Groups: no personal content, ever. Commands and mentions get a pointer.
+        ChatMemberHandler(common.on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.ChatType.GROUPS & new & (filters.COMMAND | filters.Entity("mention")),
+                       common.on_group),
+        CallbackQueryHandler(review.on_press),
+        # Private chats: text and commands go to the core, which parses both.
+        MessageHandler(private & new & filters.TEXT, review.on_text),
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, common.on_edited),
+        MessageHandler(private & new & ~filters.TEXT, review.on_unsupported),
+    ])
+    app.add_error_handler(common.on_error)
+    return app
+
+
+def run_polling(core: Core) -> None:
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = build_application(core)
+    app.run_polling(allowed_updates=Update.ALL_TYPES,
+                    timeout=core.settings.telegram.poll_timeout, drop_pending_updates=False)

@@ -1,0 +1,75 @@
+"""The one place where the core meets storage, templates and the clock.
+
+``build_core`` reads and checks everything that can be wrong in a deployment (packs,
+templates, calendar) before any channel starts, so a bad file stops the process with
+its name and key instead of failing in the middle of a member's review.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.checklist import load_packs
+from bot.config import Settings
+from bot.review import ReviewService, ReviewSettings
+from bot.workdays import WorkCalendar
+from handlers.render import Renderer
+from storage.db import Database
+from storage.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    store: SqliteStore
+    service: ReviewService
+    renderer: Renderer
+    calendar: WorkCalendar
+    clock: SystemClock
+
+    async def open(self) -> None:
+        """Open the database, apply migrations, forget week-old update ids."""
+        await self.db.open()
+        await self.store.forget_events_before(self.clock.now() - timedelta(days=7))
+        log.info("database ready at %s (schema %d)", self.db.path, await self.db.schema_version())
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
+    clock = clock or SystemClock()
+    checklist, form = load_packs(
+        settings.data_path(settings.review.checklist), settings.data_path(settings.review.form)
+    )
+    renderer = Renderer()
+    template = settings.data_path(settings.review.draft_template)
+    if not template.is_file():
+        raise FileNotFoundError(f"review.draft_template: no such file: {template}")
+    calendar = WorkCalendar.load(
+        settings.data_path(settings.calendar.file),
+        saturday_is_workday=settings.calendar.saturday_is_workday,
+    )
+    db = Database(settings.database.path, durable=settings.database.durable)
+    store = SqliteStore(db)
+    invites = settings.invites
+    service = ReviewService(
+        store, clock, checklist, form, renderer.texts(),
+        ReviewSettings(
+            draft_template=template,
+            link_attempts=invites.max_failed_attempts,
+            link_window=timedelta(minutes=invites.attempt_window_minutes),
+            max_answer_chars=settings.review.max_answer_chars,
+        ),
+    )
+    return Core(settings, db, store, service, renderer, calendar, clock)
