@@ -46,7 +46,7 @@ def make_environment(folder: Path) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=False,
+        keep_trailing_newline=True,
     )
     env.filters["vn_date"] = vn_date
     env.filters["vn_datetime"] = vn_datetime
