@@ -61,9 +61,10 @@ def build_steps(
         for position, (section, q) in enumerate(tops, start=1):
             steps.append(Step(q, phase, section.title, position, len(tops)))
             if q.follow_ups and admits(q, answers.get(q.id)):
-                for fu in pack.follow_ups:
+                for letter, fu in zip("abcdefgh", pack.follow_ups):
                     sub = dataclasses.replace(
-                        fu, id=follow_up_id(q, fu), section_id=q.section_id
+                        fu, id=follow_up_id(q, fu), section_id=q.section_id,
+                        number=f"{q.number or q.id}{letter}",
                     )
                     steps.append(Step(sub, phase, section.title, position, len(tops), parent=q))
     return steps

@@ -334,7 +334,7 @@ class ReviewService:
         if missing:
             return [Screen(
                 "review/missing",
-                {"items": [self._label(s) for s in missing]},
+                {"items": [self._label(s, state.member.is_leader) for s in missing]},
                 buttons=((Button("resume", RESUME),),),
             )]
         cell = await self.store.cell(state.member.cell_id)
@@ -426,7 +426,7 @@ class ReviewService:
             "section": step.section_title,
             "position": step.position,
             "total": step.total,
-            "number": q.number,
+            "number": q.display_number(state.member.is_leader),
             "prompt": q.prompt,
             "hint": q.hint,
             "kind": q.kind,
@@ -463,7 +463,7 @@ class ReviewService:
 
     def _summary(self, state: _State) -> Screen:
         rows = [
-            {"n": n, "label": self._label(step), "answer": self._display(step.question,
+            {"n": n, "label": self._label(step, state.member.is_leader), "answer": self._display(step.question,
                                                                           state.answers.get(step.qid)),
              "missing": step.question.required
              and not flow.is_answered(state.answers.get(step.qid))}
@@ -501,8 +501,8 @@ class ReviewService:
                             self.texts.draft.prefill_line)
 
     @staticmethod
-    def _label(step: Step) -> str:
-        return step.question.number or step.qid
+    def _label(step: Step, leader: bool) -> str:
+        return step.question.display_number(leader) or step.qid
 
     @staticmethod
     def _display(question: Question, answer: Answer | None) -> dict[str, object] | None:
