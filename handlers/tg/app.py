@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand, Update
+from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
     MessageHandler, filters,
@@ -16,8 +17,14 @@ from handlers.wiring import Core
 log = logging.getLogger(__name__)
 
 
-def build_application(core: Core) -> Application:  # type: ignore[type-arg]
-    """A ready-to-run Application: opens the database on start, closes it on stop."""
+def build_application(
+    core: Core, *, request: BaseRequest | None = None, rate_limit: bool = True
+) -> Application:  # type: ignore[type-arg]
+    """A ready-to-run Application: opens the database on start, closes it on stop.
+
+    ``request`` replaces the network (benchmarks); ``rate_limit=False`` drops the
+    Telegram-sized rate limiter so a benchmark measures the bot, not the limiter.
+    """
     settings = core.settings.telegram
     if not settings.token:
         raise ValueError("telegram.token is empty")
@@ -30,17 +37,20 @@ def build_application(core: Core) -> Application:  # type: ignore[type-arg]
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await core.close()
 
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(False)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
     app.bot_data["core"] = core
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
