@@ -92,21 +92,28 @@ def build_draft_context(
     """Everything ``templates/docx`` needs to print the member's bản kiểm điểm."""
     assert form.form is not None
     local = now.astimezone(VIETNAM)
-    shown = {s.qid for s in steps}
-    sections = []
-    for section in form.sections:
-        if section.id.startswith("VII"):
+    first = form.sections[0].questions[0].id
+    sections: list[dict[str, Any]] = []
+    for step in steps:
+        if step.phase != "form" or step.question.feeds.startswith("VII"):
             continue
-        items = []
-        for question in section.questions:
-            if question.id not in shown:
-                continue
-            text = _answer_text(answers.get(question.id), texts)
-            if question.id == form.sections[0].questions[0].id:
-                text = f"{text}\n{_self_check(steps, answers, checklist.reference or '', texts)}"
-            label = question.label_for(member.is_leader) or ""
-            items.append({"label": label, "text": text})
-        sections.append({"title": section.title, "items": items})
+        if not sections or sections[-1]["title"] != step.section_title:
+            sections.append({"title": step.section_title, "items": []})
+        items = sections[-1]["items"]
+        question = step.question
+        answer = answers.get(step.qid)
+        if question.kind == "choice":  # a carried-over shortcoming: status, then what was done
+            chosen = next((o.label for o in question.options
+                           if answer is not None and o.id == answer.value), "")
+            items.append({"label": question.label_for(member.is_leader) or "", "text": chosen})
+            continue
+        text = _answer_text(answer, texts)
+        if question.id == first:
+            text = f"{text}\n{_self_check(steps, answers, checklist.reference or '', texts)}"
+        if question.form_label is None and items and question.id.endswith("t"):
+            items[-1]["text"] = f"{items[-1]['text']}. {text}" if items[-1]["text"] else text
+            continue
+        items.append({"label": question.label_for(member.is_leader) or "", "text": text})
     levels, score = _levels(steps, answers)
     meta = form.form
     return {

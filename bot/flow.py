@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.checklist import Pack, Question
@@ -47,16 +47,28 @@ def admits(question: Question, answer: Answer | None) -> bool:
 
 
 def build_steps(
-    checklist: Pack, form: Pack, *, is_leader: bool, answers: Mapping[str, Answer]
+    checklist: Pack,
+    form: Pack,
+    *,
+    is_leader: bool,
+    answers: Mapping[str, Answer],
+    replacements: Mapping[str, Sequence[Question]] | None = None,
 ) -> list[Step]:
-    """Every question this member is asked, in order, given what they answered so far."""
+    """Every question this member is asked, in order, given what they answered so far.
+
+    ``replacements`` maps a form slot ("III", "IV", "V") to the member's own questions
+    for it (one per committee point, carried-over shortcoming or collective shortcoming),
+    asked instead of the pack's single general question.
+    """
+    replacements = replacements or {}
     steps: list[Step] = []
     for pack, phase in ((checklist, "checklist"), (form, "form")):
         tops = [
-            (section, q)
+            (section, sub)
             for section in pack.sections
             for q in section.questions
             if is_leader or not q.leader_only
+            for sub in replacements.get(q.feeds) or (q,)
         ]
         for position, (section, q) in enumerate(tops, start=1):
             steps.append(Step(q, phase, section.title, position, len(tops)))

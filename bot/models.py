@@ -89,6 +89,8 @@ class Review:
     pending_text: str | None
     pending_warned: bool
     submitted_version: int
+    decision: str | None = None  # "returned" | "accepted", set by the cell's secretary
+    decision_comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,40 @@ class Submission:
     created_at: datetime
     filename: str
     docx: bytes
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A point the member must answer on their own: a committee point or a carried-over
+    shortcoming (``kind`` "suggestion" | "carryover"), or the collective's shortcoming."""
+
+    id: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MemberProgress:
+    """One line of the secretary's tracker."""
+
+    member: Member
+    linked: bool
+    reachable: bool
+    review: Review | None
+    answered: int
+
+
+@dataclass(frozen=True)
+class OfficerPrompt:
+    kind: str
+    target_id: int | None
+
+
+@dataclass(frozen=True)
+class RosterUpload:
+    id: int
+    cell_id: int
+    uploaded_by: int
+    filename: str
+    content: bytes
+    status: str

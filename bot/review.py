@@ -7,19 +7,21 @@ answers each time (see ``bot.flow``), so the service keeps no state between call
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from bot import classification, flow
-from bot.checklist import Pack, Question
+from bot.checklist import Option, Pack, Question
 from bot.compose import DraftTexts, build_draft_context, draft_filename
 from bot.draft import render_draft
 from bot.flow import Step
 from bot.invites import hash_code
 from bot.models import Answer, Member, Review, ReviewStatus, Round
-from bot.ports import Clock, Redeem, Store
+from bot.ports import Clock, OfficeStore, Redeem
+from bot.secretary import DESK, Desk, DeskSettings, is_officer
 from bot.screens import (
     ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
     SUMMARY, Button, Document, Incoming, Press, Screen,
@@ -34,8 +36,10 @@ class Texts:
     """Words the core must recognise or write into answers, loaded from templates/."""
 
     keywords: Mapping[str, str]  # folded keyword -> action
-    commands: Mapping[str, str]  # command name without "/" -> action
+    commands: Mapping[str, str]  # command name without "/" -> action ("s:trk" for the desk)
     draft: DraftTexts
+    dynamic: Mapping[str, str]  # prompts for the member's own points in sections III-V
+    carryover_options: Mapping[str, str]  # option id -> label for a carried-over shortcoming
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class ReviewSettings:
     link_attempts: int = 5
     link_window: timedelta = timedelta(hours=1)
     max_answer_chars: int = 50_000
+    bot_username: str = ""
+    invite_ttl: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class _State:
 class ReviewService:
     def __init__(
         self,
-        store: Store,
+        store: OfficeStore,
         clock: Clock,
         checklist: Pack,
         form: Pack,
@@ -76,6 +82,9 @@ class ReviewService:
         self.form = form
         self.texts = texts
         self.settings = settings
+        self.desk = Desk(store, clock, checklist, form,
+                         DeskSettings(settings.bot_username, settings.invite_ttl),
+                         self._replacements)
 
     # ----------------------------------------------------------------- entry point
 
@@ -98,7 +107,8 @@ class ReviewService:
             if name == "start":
                 code = rest.strip()
                 return Press(LINK, arg=code) if code else Press(RESUME)
-            return Press(self.texts.commands.get(name, "unknown"))
+            action, _, sub = self.texts.commands.get(name, "unknown").partition(":")
+            return Press(action, qid=sub)
         folded = fold(stripped)
         if folded.startswith("lienket") and len(folded) > len("lienket"):
             return Press(LINK, arg=folded[len("lienket"):])
@@ -126,7 +136,16 @@ class ReviewService:
             return [Screen("common/unknown_command")]
         if press is not None and press.action == HELP:
             return [Screen("common/help")]
-        state = await self._load(incoming)
+        member = await self._member(incoming)
+        if isinstance(member, list):
+            return member
+        if press is not None and press.action == DESK:
+            return await self.desk.press(member, press)
+        if press is None and incoming.text is not None and is_officer(member):
+            prompt = await self.store.officer_prompt(member.id)
+            if prompt is not None:
+                return await self.desk.text(member, prompt.kind, prompt.target_id, incoming.text)
+        state = await self._load(incoming, member)
         if isinstance(state, list):
             return state
         if incoming.unsupported is not None:
@@ -136,27 +155,99 @@ class ReviewService:
             return await self._press(state, press, incoming.from_button)
         return await self._text(state, clean_text(incoming.text or ""))
 
-    async def _load(self, incoming: Incoming) -> _State | list[Screen]:
+    async def _member(self, incoming: Incoming) -> Member | list[Screen]:
         account = await self.store.account(incoming.channel, incoming.external_id)
         if account is None:
             return [Screen("common/not_linked")]
         member = await self.store.member(account.member_id)
         if member is None or not member.active:
             return [Screen("common/account_inactive")]
+        return member
+
+    async def _load(
+        self, incoming: Incoming, member: Member | None = None
+    ) -> _State | list[Screen]:
+        if member is None:
+            found = await self._member(incoming)
+            if isinstance(found, list):
+                return found
+            member = found
         round_ = await self.store.open_round(member.cell_id)
         if round_ is None:
             return [Screen("review/no_round", {"name": member.full_name})]
         review = await self.store.review_for(round_.id, member.id)
         if review is None:
             review = await self.store.create_review(round_.id, member.id, self.clock.now())
+            await self._carry_over(member, round_)
         return await self._state(member, round_, review)
 
     async def _state(self, member: Member, round_: Round, review: Review) -> _State:
         answers = await self.store.answers(review.id)
         steps = flow.build_steps(
-            self.checklist, self.form, is_leader=member.is_leader, answers=answers
+            self.checklist, self.form, is_leader=member.is_leader, answers=answers,
+            replacements=await self._replacements(member, round_),
         )
         return _State(member, round_, review, answers, steps)
+
+    # ----------------------------------------------------------------- own points (III-V)
+
+    async def _carry_over(self, member: Member, round_: Round) -> None:
+        """Last round's accepted shortcomings become this round's section III, one by one."""
+        previous = await self.store.previous_round(member.cell_id, round_.id)
+        if previous is None:
+            return
+        review = await self.store.review_for(previous.id, member.id)
+        if review is None or review.decision != "accepted":
+            return
+        answers = await self.store.answers(review.id)
+        source = next((q for q in self.form.questions() if q.prefill == "shortcomings"), None)
+        answer = answers.get(source.id) if source else None
+        if answer is None or not answer.value:
+            return
+        for line in answer.value.splitlines():
+            text = line.strip().lstrip("-•").strip()
+            if text:
+                await self.store.add_review_item(round_.id, member.id, "carryover", text, None,
+                                                 self.clock.now())
+
+    async def _replacements(self, member: Member, round_: Round) -> dict[str, list[Question]]:
+        """The member's own questions for sections III, IV and V, if there are any."""
+        by_slot = {q.feeds: q for q in self.form.questions()}
+        items = await self.store.review_items(round_.id, member.id)
+        collective = (await self.store.collective_shortcomings(round_.id)
+                      if member.is_leader else [])
+        dynamic = self.texts.dynamic
+        result: dict[str, list[Question]] = {}
+
+        def text_question(slot: str, qid: str, number: str, prompt: str,
+                          label: str | None) -> Question:
+            return dataclasses.replace(
+                by_slot[slot], id=qid, kind="text", prompt=prompt, form_label=label,
+                form_label_member=None, number=number, number_member=None, required=True,
+                prefill=None, check=None, hint=None, options=(),
+            )
+
+        points = [i for i in items if i.kind == "suggestion"]
+        if points and "IV" in by_slot:
+            result["IV"] = [text_question("IV", f"p{i.id}", f"IV.{n}",
+                                          dynamic["point"].format(text=i.text), i.text)
+                            for n, i in enumerate(points, start=1)]
+        if collective and "V" in by_slot:
+            result["V"] = [text_question("V", f"k{i.id}", f"V.{n}",
+                                         dynamic["collective"].format(text=i.text), i.text)
+                           for n, i in enumerate(collective, start=1)]
+        carried = [i for i in items if i.kind == "carryover"]
+        if carried and "III" in by_slot:
+            options = tuple(Option(k, v) for k, v in self.texts.carryover_options.items())
+            questions: list[Question] = []
+            for n, item in enumerate(carried, start=1):
+                status = text_question("III", f"c{item.id}", f"III.{n}",
+                                       dynamic["carryover"].format(text=item.text), item.text)
+                questions.append(dataclasses.replace(status, kind="choice", options=options))
+                questions.append(text_question("III", f"c{item.id}t", f"III.{n}a",
+                                               dynamic["carryover_done"], None))
+            result["III"] = questions
+        return result
 
     async def _reload(self, state: _State) -> _State:
         review = await self.store.review(state.review.id)
@@ -404,6 +495,8 @@ class ReviewService:
             "submitted_version": state.review.submitted_version,
             "changed_since_submit": state.review.status == ReviewStatus.IN_PROGRESS
             and state.review.submitted_version > 0,
+            "decision": state.review.decision,
+            "comment": state.review.decision_comment,
         }
 
     def _welcome(self, state: _State) -> list[Screen]:

@@ -80,7 +80,12 @@ class Renderer:
             for word in words
         }
         commands = {name: spec["action"] for name, spec in self.labels["commands"].items()}
-        return Texts(keywords=keywords, commands=commands, draft=DraftTexts(**self.labels["draft"]))
+        dynamic = self.labels["dynamic"]
+        return Texts(
+            keywords=keywords, commands=commands, draft=DraftTexts(**self.labels["draft"]),
+            dynamic={k: v for k, v in dynamic.items() if isinstance(v, str)},
+            carryover_options=dynamic["carryover_options"],
+        )
 
     def menu(self) -> list[MenuCommand]:
         return [MenuCommand(name, spec["description"])

@@ -14,7 +14,8 @@ from typing import Any
 import aiosqlite
 
 from bot.models import (
-    Account, Answer, Cell, Member, Review, ReviewStatus, Role, Round, RoundStatus, Submission,
+    Account, Answer, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
+    ReviewStatus, Role, Round, RoundStatus, RosterUpload, Submission,
 )
 from bot.ports import Redeem
 from storage.db import Database
@@ -47,6 +48,7 @@ def _review(row: aiosqlite.Row) -> Review:
         status=ReviewStatus(row["status"]), cursor=row["cursor"],
         pending_qid=row["pending_qid"], pending_text=row["pending_text"],
         pending_warned=bool(row["pending_warned"]), submitted_version=row["submitted_version"],
+        decision=row["decision"], decision_comment=row["decision_comment"],
     )
 
 
@@ -114,13 +116,14 @@ class SqliteStore:
         work_unit: str | None = None,
         is_leader: bool = False,
         role: Role = Role.MEMBER,
+        joined_on: str | None = None,
     ) -> int:
         return await self._run(
             "INSERT INTO members (cell_id, full_name, birth_date, party_post, gov_post,"
-            " mass_post, work_unit, is_leader, role, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " mass_post, work_unit, is_leader, role, joined_on, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (cell_id, full_name, birth_date, party_post, gov_post, mass_post, work_unit,
-             int(is_leader), role.value, _ts(now)),
+             int(is_leader), role.value, joined_on, _ts(now)),
         )
 
     async def member(self, member_id: int) -> Member | None:
@@ -343,8 +346,8 @@ class SqliteStore:
             (review_id, version, _ts(now), filename, docx),
         )
         await self._run(
-            "UPDATE reviews SET status = 'submitted', submitted_version = ?, cursor = NULL"
-            " WHERE id = ?",
+            "UPDATE reviews SET status = 'submitted', submitted_version = ?, cursor = NULL,"
+            " decision = NULL WHERE id = ?",
             (version, review_id),
         )
         return version
@@ -358,3 +361,147 @@ class SqliteStore:
             return None
         return Submission(row["review_id"], row["version"],
                           datetime.fromisoformat(row["created_at"]), row["filename"], row["docx"])
+
+    # ------------------------------------------------------------- the secretary's side
+
+    async def progress(self, cell_id: int, round_id: int) -> list[MemberProgress]:
+        """Every active member of the cell with their link, review and answer count."""
+        rows = await self._all(
+            "SELECT m.*,"
+            " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
+            " r.id AS review_id,"
+            " (SELECT COUNT(*) FROM answers x WHERE x.review_id = r.id AND x.skipped = 0) AS answered"
+            " FROM members m LEFT JOIN reviews r ON r.member_id = m.id AND r.round_id = ?"
+            " WHERE m.cell_id = ? AND m.active = 1 ORDER BY m.full_name COLLATE NOCASE, m.id",
+            (round_id, cell_id),
+        )
+        result = []
+        for row in rows:
+            review = await self.review(row["review_id"]) if row["review_id"] else None
+            result.append(MemberProgress(_member(row), bool(row["linked"]), True, review,
+                                         int(row["answered"] or 0)))
+        return result
+
+    async def set_decision(
+        self, review_id: int, decision: str, comment: str | None, actor_id: int, now: datetime
+    ) -> None:
+        await self._run(
+            "UPDATE reviews SET decision = ?, decision_comment = ?, decided_at = ?, decided_by = ?"
+            " WHERE id = ?",
+            (decision, comment, _ts(now), actor_id, review_id),
+        )
+
+    async def add_review_item(
+        self, round_id: int, member_id: int, kind: str, text: str, actor_id: int | None,
+        now: datetime,
+    ) -> int:
+        return await self._run(
+            "INSERT INTO review_items (round_id, member_id, kind, text, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (round_id, member_id, kind, text, actor_id, _ts(now)),
+        )
+
+    async def review_items(self, round_id: int, member_id: int) -> list[ReviewItem]:
+        rows = await self._all(
+            "SELECT id, kind, text FROM review_items WHERE round_id = ? AND member_id = ?"
+            " ORDER BY id",
+            (round_id, member_id),
+        )
+        return [ReviewItem(r["id"], r["kind"], r["text"]) for r in rows]
+
+    async def add_collective_shortcoming(
+        self, round_id: int, text: str, actor_id: int, now: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO collective_shortcomings (round_id, text, created_by, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (round_id, text, actor_id, _ts(now)),
+        )
+
+    async def collective_shortcomings(self, round_id: int) -> list[ReviewItem]:
+        rows = await self._all(
+            "SELECT id, text FROM collective_shortcomings WHERE round_id = ? ORDER BY id",
+            (round_id,),
+        )
+        return [ReviewItem(r["id"], "collective", r["text"]) for r in rows]
+
+    async def previous_round(self, cell_id: int, before_round_id: int) -> Round | None:
+        row = await self._one(
+            "SELECT * FROM rounds WHERE cell_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            (cell_id, before_round_id),
+        )
+        return _round(row) if row else None
+
+    async def officer_prompt(self, member_id: int) -> OfficerPrompt | None:
+        row = await self._one(
+            "SELECT kind, target_id FROM officer_prompts WHERE member_id = ?", (member_id,)
+        )
+        return OfficerPrompt(row["kind"], row["target_id"]) if row else None
+
+    async def set_officer_prompt(
+        self, member_id: int, kind: str | None, target_id: int | None, now: datetime
+    ) -> None:
+        await self._run("DELETE FROM officer_prompts WHERE member_id = ?", (member_id,))
+        if kind is not None:
+            await self._run(
+                "INSERT INTO officer_prompts (member_id, kind, target_id, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (member_id, kind, target_id, _ts(now)),
+            )
+
+    async def add_roster_upload(
+        self, cell_id: int, uploaded_by: int, filename: str, content: bytes, now: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO roster_uploads (cell_id, uploaded_by, filename, content, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (cell_id, uploaded_by, filename, content, _ts(now)),
+        )
+
+    async def roster_upload(self, upload_id: int) -> RosterUpload | None:
+        row = await self._one("SELECT * FROM roster_uploads WHERE id = ?", (upload_id,))
+        if row is None:
+            return None
+        return RosterUpload(row["id"], row["cell_id"], row["uploaded_by"], row["filename"],
+                            row["content"], row["status"])
+
+    async def set_roster_upload_status(self, upload_id: int, status: str) -> None:
+        await self._run("UPDATE roster_uploads SET status = ? WHERE id = ?", (status, upload_id))
+
+    async def find_member(self, cell_id: int, full_name: str, birth_date: str | None) -> Member | None:
+        row = await self._one(
+            "SELECT * FROM members WHERE cell_id = ? AND active = 1 AND full_name = ?"
+            " AND COALESCE(birth_date, '') = COALESCE(?, '') ORDER BY id LIMIT 1",
+            (cell_id, full_name, birth_date),
+        )
+        return _member(row) if row else None
+
+    async def update_member_posts(
+        self, member_id: int, *, party_post: str | None, gov_post: str | None,
+        mass_post: str | None, work_unit: str | None, is_leader: bool, joined_on: str | None,
+    ) -> None:
+        await self._run(
+            "UPDATE members SET party_post = ?, gov_post = ?, mass_post = ?, work_unit = ?,"
+            " is_leader = ?, joined_on = COALESCE(?, joined_on) WHERE id = ?",
+            (party_post, gov_post, mass_post, work_unit, int(is_leader), joined_on, member_id),
+        )
+
+    async def revoke_invites(self, member_id: int, now: datetime) -> None:
+        await self._run(
+            "UPDATE invites SET revoked_at = ? WHERE member_id = ? AND used_at IS NULL"
+            " AND revoked_at IS NULL",
+            (_ts(now), member_id),
+        )
+
+    async def log_access(self, actor_id: int, action: str, target_id: int | None,
+                         now: datetime) -> None:
+        await self._run(
+            "INSERT INTO access_log (actor_id, action, target_id, at) VALUES (?, ?, ?, ?)",
+            (actor_id, action, target_id, _ts(now)),
+        )
+
+    async def access_log(self, target_id: int) -> list[tuple[int, str]]:
+        rows = await self._all(
+            "SELECT actor_id, action FROM access_log WHERE target_id = ? ORDER BY id", (target_id,)
+        )
+        return [(r["actor_id"], r["action"]) for r in rows]

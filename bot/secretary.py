@@ -1,0 +1,276 @@
+"""The cell secretary's desk: who is done, nudges, drafts, decisions, points, invites.
+
+Every entry point takes the acting member and checks, here and nowhere else, that they
+are an officer of the target's cell (``may_manage``). A member of another cell and a
+member that does not exist get the same answer, so nothing leaks about other cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot import flow
+from bot.checklist import Pack
+from bot.invites import hash_code, new_code
+from bot.models import Member, MemberProgress, Role, Round
+from bot.ports import Clock, OfficeStore
+from bot.screens import Button, Document, Press, Screen
+from bot.text import clean_text
+
+DESK = "s"  # button action for everything on the desk; the sub-action travels in ``qid``
+
+
+def is_officer(member: Member) -> bool:
+    return member.active and member.role in (Role.SECRETARY, Role.DEPUTY)
+
+
+def may_manage(actor: Member, target: Member | None) -> bool:
+    """An active secretary or deputy may manage the members of their own cell only."""
+    return target is not None and is_officer(actor) and actor.cell_id == target.cell_id
+
+
+def status_of(line: MemberProgress) -> str:
+    """not_linked / not_started / in_progress / submitted / returned / accepted."""
+    review = line.review
+    if review is not None and review.submitted_version:
+        if review.decision in ("returned", "accepted"):
+            return review.decision
+        if review.status == "submitted":
+            return "submitted"
+    if not line.linked:
+        return "not_linked"
+    if review is None or line.answered == 0:
+        return "not_started"
+    return "in_progress"
+
+
+DONE = frozenset({"submitted", "accepted"})
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    bot_username: str
+    invite_ttl: timedelta
+
+
+def button(label: str, sub: str, target: int = 0) -> Button:
+    return Button(label, DESK, target, sub)
+
+
+class Desk:
+    def __init__(
+        self,
+        store: OfficeStore,
+        clock: Clock,
+        checklist: Pack,
+        form: Pack,
+        settings: DeskSettings,
+        replacements: Callable[[Member, Round], Any],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.checklist = checklist
+        self.form = form
+        self.settings = settings
+        self._replacements = replacements
+
+    # ----------------------------------------------------------------- entry points
+
+    async def press(self, actor: Member, press: Press) -> list[Screen]:
+        """A desk button or command; ``press.review_id`` carries the target's id."""
+        if not is_officer(actor):
+            return [Screen("secretary/not_officer")]
+        round_ = await self.store.open_round(actor.cell_id)
+        sub, target_id = press.qid, press.review_id
+        if sub == "trk":
+            return [await self._tracker(actor, round_)]
+        if sub == "col":
+            if round_ is None:
+                return [Screen("secretary/no_round")]
+            await self.store.set_officer_prompt(actor.id, "collective", None, self.clock.now())
+            return [Screen("secretary/ask_collective", buttons=((button("cancel", "cnl"),),))]
+        if sub == "cnl":
+            await self.store.set_officer_prompt(actor.id, None, None, self.clock.now())
+            return [Screen("secretary/cancelled")]
+        if sub == "rall":
+            return await self._remind(actor, round_, None)
+        target = await self.store.member(target_id)
+        if not may_manage(actor, target):
+            return [Screen("secretary/no_such_member")]
+        assert target is not None
+        if not target.active:
+            return [Screen("secretary/member_removed", {"name": target.full_name})]
+        match sub:
+            case "mem":
+                return [await self._card(actor, target, round_)]
+            case "rem":
+                return await self._remind(actor, round_, target)
+            case "inv":
+                return await self._invite(target)
+            case "rvk":
+                await self.store.revoke_invites(target.id, self.clock.now())
+                return [Screen("secretary/invite_revoked", {"name": target.full_name})]
+            case "del":
+                return [Screen("secretary/confirm_remove", {"name": target.full_name},
+                               buttons=((button("confirm_remove", "dely", target.id),
+                                         button("cancel", "cnl")),))]
+            case "dely":
+                await self.store.deactivate_member(target.id)
+                await self.store.revoke_invites(target.id, self.clock.now())
+                await self.store.log_access(actor.id, "remove", target.id, self.clock.now())
+                return [Screen("secretary/removed", {"name": target.full_name})]
+        if round_ is None:
+            return [Screen("secretary/no_round")]
+        review = await self.store.review_for(round_.id, target.id)
+        match sub:
+            case "pnt":
+                await self.store.set_officer_prompt(actor.id, "point", target.id, self.clock.now())
+                return [Screen("secretary/ask_point", {"name": target.full_name},
+                               buttons=((button("cancel", "cnl"),),))]
+            case "drf" | "ret" | "acc" if review is None or not review.submitted_version:
+                return [Screen("secretary/no_draft", {"name": target.full_name})]
+            case "drf":
+                assert review is not None
+                submission = await self.store.latest_submission(review.id)
+                assert submission is not None
+                await self.store.log_access(actor.id, "view_draft", target.id, self.clock.now())
+                return [Screen("secretary/draft", {"name": target.full_name,
+                                                   "version": submission.version},
+                               document=Document(submission.filename, submission.docx))]
+            case "ret":
+                await self.store.set_officer_prompt(actor.id, "return", target.id, self.clock.now())
+                return [Screen("secretary/ask_comment", {"name": target.full_name},
+                               buttons=((button("cancel", "cnl"),),))]
+            case "acc":
+                assert review is not None
+                await self.store.set_decision(review.id, "accepted", None, actor.id,
+                                              self.clock.now())
+                await self.store.log_access(actor.id, "accept", target.id, self.clock.now())
+                notice = await self._to_member(target, "review/accepted",
+                                               {"version": review.submitted_version})
+                return [Screen("secretary/accepted", {"name": target.full_name}), *notice]
+        return [Screen("secretary/no_such_member")]
+
+    async def text(self, actor: Member, kind: str, target_id: int | None,
+                   raw: str) -> list[Screen]:
+        """The officer's typed answer to the desk's last question (a comment, a point…)."""
+        text = clean_text(raw)
+        if not text:
+            return [Screen("review/empty_text")]
+        now = self.clock.now()
+        round_ = await self.store.open_round(actor.cell_id)
+        await self.store.set_officer_prompt(actor.id, None, None, now)
+        if round_ is None or not is_officer(actor):
+            return [Screen("secretary/no_round")]
+        if kind == "collective":
+            await self.store.add_collective_shortcoming(round_.id, text, actor.id, now)
+            return [Screen("secretary/collective_added")]
+        target = await self.store.member(target_id or 0)
+        if not may_manage(actor, target) or target is None or not target.active:
+            return [Screen("secretary/no_such_member")]
+        if kind == "point":
+            await self.store.add_review_item(round_.id, target.id, "suggestion", text, actor.id, now)
+            notice = await self._to_member(target, "review/new_point", {})
+            return [Screen("secretary/point_added", {"name": target.full_name}), *notice]
+        review = await self.store.review_for(round_.id, target.id)
+        if kind == "return" and review is not None and review.submitted_version:
+            await self.store.set_decision(review.id, "returned", text, actor.id, now)
+            await self.store.log_access(actor.id, "return", target.id, now)
+            notice = await self._to_member(target, "review/returned",
+                                           {"comment": text, "version": review.submitted_version})
+            return [Screen("secretary/returned", {"name": target.full_name}), *notice]
+        return [Screen("secretary/no_draft", {"name": target.full_name})]
+
+    # ----------------------------------------------------------------- views
+
+    async def _lines(self, actor: Member, round_: Round) -> list[dict[str, Any]]:
+        lines = []
+        for line in await self.store.progress(actor.cell_id, round_.id):
+            answers = await self.store.answers(line.review.id) if line.review else {}
+            steps = flow.build_steps(self.checklist, self.form, is_leader=line.member.is_leader,
+                                     answers=answers,
+                                     replacements=await self._replacements(line.member, round_))
+            answered = len(steps) - flow.remaining(steps, answers)
+            lines.append({"id": line.member.id, "name": line.member.full_name,
+                          "status": status_of(line), "answered": answered, "total": len(steps),
+                          "version": line.review.submitted_version if line.review else 0})
+        return lines
+
+    async def _tracker(self, actor: Member, round_: Round | None) -> Screen:
+        if round_ is None:
+            return Screen("secretary/no_round")
+        lines = await self._lines(actor, round_)
+        counts: dict[str, int] = {}
+        for line in lines:
+            counts[line["status"]] = counts.get(line["status"], 0) + 1
+        rows = [(button("member", "mem", line["id"]),) for line in lines]
+        buttons = tuple(
+            [(Button("member", "s", line["id"], "mem", text=f"{n}. {line['name']}"),)
+             for n, line in enumerate(lines, start=1)]
+            + [(button("remind_all", "rall"),), (button("add_collective", "col"),
+                                                 button("bundle", "bnd"))]
+        )
+        del rows
+        return Screen("secretary/tracker", {"round": round_.title, "due": round_.member_due,
+                                            "meeting": round_.meeting_date, "lines": lines,
+                                            "counts": counts, "total": len(lines)},
+                      buttons=buttons)
+
+    async def _card(self, actor: Member, target: Member, round_: Round | None) -> Screen:
+        line = None
+        if round_ is not None:
+            line = next((x for x in await self._lines(actor, round_) if x["id"] == target.id), None)
+        status = line["status"] if line else "no_round"
+        rows: list[tuple[Button, ...]] = []
+        if status not in DONE and status != "not_linked" and round_ is not None:
+            rows.append((button("remind", "rem", target.id),))
+        if status in ("submitted", "returned", "accepted"):
+            rows.append((button("view_draft", "drf", target.id),))
+            rows.append((button("return", "ret", target.id), button("accept", "acc", target.id)))
+        rows.append((button("add_point", "pnt", target.id),))
+        rows.append((button("invite", "inv", target.id), button("revoke_invite", "rvk", target.id)))
+        rows.append((button("remove", "del", target.id), button("tracker", "trk")))
+        return Screen("secretary/card", {"name": target.full_name, "status": status,
+                                         "line": line, "leader": target.is_leader},
+                      buttons=tuple(rows))
+
+    # ----------------------------------------------------------------- actions
+
+    async def _to_member(self, member: Member, template: str,
+                         context: Mapping[str, Any]) -> list[Screen]:
+        accounts = tuple(await self.store.accounts_of(member.id))
+        return [Screen(template, dict(context), to=accounts)] if accounts else []
+
+    async def _remind(self, actor: Member, round_: Round | None,
+                      target: Member | None) -> list[Screen]:
+        """Nudge one member, or every unfinished one. Says only what is due and when."""
+        if round_ is None:
+            return [Screen("secretary/no_round")]
+        lines = await self.store.progress(actor.cell_id, round_.id)
+        chosen = [x for x in lines if target is None or x.member.id == target.id]
+        reminded, unlinked = [], []
+        screens: list[Screen] = []
+        for line in chosen:
+            if status_of(line) in DONE:
+                continue
+            notice = await self._to_member(line.member, "review/reminder",
+                                           {"round": round_.title, "due": round_.member_due,
+                                            "returned": status_of(line) == "returned"})
+            (reminded if notice else unlinked).append(line.member.full_name)
+            screens += notice
+        return [Screen("secretary/reminded", {"reminded": reminded, "unlinked": unlinked}),
+                *screens]
+
+    async def _invite(self, target: Member) -> list[Screen]:
+        now = self.clock.now()
+        await self.store.revoke_invites(target.id, now)  # one live invite per member
+        code = new_code()
+        expires = now + self.settings.invite_ttl
+        await self.store.add_invite(target.id, hash_code(code), now, expires)
+        username = self.settings.bot_username
+        link = f"https://t.me/{username}?start={code}" if username else None
+        return [Screen("secretary/invite", {"name": target.full_name, "code": code,
+                                            "link": link, "expires": expires})]
