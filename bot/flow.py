@@ -73,13 +73,24 @@ def build_steps(
         for position, (section, q) in enumerate(tops, start=1):
             steps.append(Step(q, phase, section.title, position, len(tops)))
             if q.follow_ups and admits(q, answers.get(q.id)):
-                for letter, fu in zip("abcdefgh", pack.follow_ups):
-                    sub = dataclasses.replace(
-                        fu, id=follow_up_id(q, fu), section_id=q.section_id,
-                        number=f"{q.number or q.id}{letter}",
-                    )
+                for sub in _follow_ups(pack, q):
                     steps.append(Step(sub, phase, section.title, position, len(tops), parent=q))
     return steps
+
+
+_FOLLOW_UPS: dict[tuple[int, str], tuple[Question, ...]] = {}
+
+
+def _follow_ups(pack: Pack, item: Question) -> tuple[Question, ...]:
+    """The follow-up questions of one item ("1.2a", "1.2b", …), built once per pack."""
+    key = (id(pack), item.id)
+    if key not in _FOLLOW_UPS:
+        _FOLLOW_UPS[key] = tuple(
+            dataclasses.replace(fu, id=follow_up_id(item, fu), section_id=item.section_id,
+                                number=f"{item.number or item.id}{letter}")
+            for letter, fu in zip("abcdefgh", pack.follow_ups)
+        )
+    return _FOLLOW_UPS[key]
 
 
 def is_answered(answer: Answer | None) -> bool:

@@ -59,6 +59,7 @@ class _State:
     review: Review
     answers: Mapping[str, Answer]
     steps: list[Step]
+    replacements: Mapping[str, list[Question]]
 
     @property
     def current(self) -> Step | None:
@@ -156,11 +157,10 @@ class ReviewService:
         return await self._text(state, clean_text(incoming.text or ""))
 
     async def _member(self, incoming: Incoming) -> Member | list[Screen]:
-        account = await self.store.account(incoming.channel, incoming.external_id)
-        if account is None:
+        member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+        if member is None:
             return [Screen("common/not_linked")]
-        member = await self.store.member(account.member_id)
-        if member is None or not member.active:
+        if not member.active:
             return [Screen("common/account_inactive")]
         return member
 
@@ -183,11 +183,12 @@ class ReviewService:
 
     async def _state(self, member: Member, round_: Round, review: Review) -> _State:
         answers = await self.store.answers(review.id)
+        replacements = await self._replacements(member, round_)
         steps = flow.build_steps(
             self.checklist, self.form, is_leader=member.is_leader, answers=answers,
-            replacements=await self._replacements(member, round_),
+            replacements=replacements,
         )
-        return _State(member, round_, review, answers, steps)
+        return _State(member, round_, review, answers, steps, replacements)
 
     # ----------------------------------------------------------------- own points (III-V)
 
@@ -305,23 +306,20 @@ class ReviewService:
         option = next((o for o in step.question.options if o.id == option_id), None)
         if option is None:
             return [Screen("common/forged"), *self._show(state)]
-        await self._save(state, step, option.id)
+        fresh = await self._save(state, step, option.id)
         ack = Screen(
             "review/answered",
             {"number": step.question.number, "prompt": step.question.prompt,
              "choice": option.label},
             replaces_pressed=from_button,
         )
-        return [ack, *await self._after_save(state, step)]
+        return [ack, *await self._after_save(fresh, step)]
 
     async def _skip(self, state: _State, step: Step) -> list[Screen]:
         if flow.is_answered(state.answers.get(step.qid)):
             await self.store.set_cursor(state.review.id, None)
-        elif step.question.required:
-            await self._save(state, step, None, skipped=True)
-        else:
-            await self._save(state, step, None)
-        return self._show(await self._reload(state))
+            return self._show(await self._reload(state))
+        return self._show(await self._save(state, step, None, skipped=step.question.required))
 
     async def _back(self, state: _State) -> list[Screen]:
         current = state.current
@@ -351,9 +349,9 @@ class ReviewService:
         if question.kind == "score":
             low, high = question.min or 0, question.max or 100
             if text.isdigit() and low <= int(text) <= high:
-                await self._save(state, step, str(int(text)))
+                fresh = await self._save(state, step, str(int(text)))
                 return [Screen("review/score_saved", {"score": int(text), "max": high}),
-                        *await self._after_save(state, step)]
+                        *await self._after_save(fresh, step)]
             return [Screen("review/score_hint", {"min": low, "max": high}), *self._show(state)]
         if not text:
             return [Screen("review/empty_text"), *self._show(state)]
@@ -376,8 +374,7 @@ class ReviewService:
         if pending is None:
             prefilled = self._prefill(state, step)
             if keep and prefilled:
-                await self._save(state, step, prefilled)
-                return await self._after_save(state, step)
+                return await self._after_save(await self._save(state, step, prefilled), step)
             return [Screen("review/nothing_written"), *self._show(state)]
         concrete = step.question.check != "concrete" or flow.is_concrete(pending)
         if not concrete and not keep and not review.pending_warned:
@@ -387,9 +384,9 @@ class ReviewService:
                 {"hint": step.question.hint},
                 buttons=self._text_buttons(review.id, step.qid, True),
             )]
-        await self._save(state, step, pending, vague=not concrete)
+        fresh = await self._save(state, step, pending, vague=not concrete)
         return [Screen("review/text_saved", {"length": len(pending)}),
-                *await self._after_save(state, step)]
+                *await self._after_save(fresh, step)]
 
     async def _pick_from_summary(self, state: _State, text: str) -> list[Screen]:
         if text.isdigit() and 1 <= int(text) <= len(state.steps):
@@ -403,15 +400,30 @@ class ReviewService:
     async def _save(
         self, state: _State, step: Step, value: str | None, *, skipped: bool = False,
         vague: bool = False,
-    ) -> None:
-        await self.store.save_answer(
-            state.review.id, step.qid, value, skipped=skipped, vague=vague, now=self.clock.now()
-        )
-        if state.review.status == ReviewStatus.SUBMITTED:
-            await self.store.mark_in_progress(state.review.id)
+    ) -> _State:
+        """Store the answer and return the state as it now stands, without re-reading it.
 
-    async def _after_save(self, state: _State, step: Step) -> list[Screen]:
-        fresh = await self._reload(state)
+        Mirrors ``Store.save_answer``: the cursor is cleared, and so is the pending text
+        if it belonged to this question; a submitted review is back in progress.
+        """
+        now = self.clock.now()
+        review = state.review
+        await self.store.save_answer(review.id, step.qid, value, skipped=skipped, vague=vague,
+                                     now=now)
+        status = review.status
+        if status == ReviewStatus.SUBMITTED:
+            await self.store.mark_in_progress(review.id)
+            status = ReviewStatus.IN_PROGRESS
+        if review.pending_qid == step.qid:
+            review = dataclasses.replace(review, pending_qid=None, pending_text=None,
+                                         pending_warned=False)
+        review = dataclasses.replace(review, cursor=None, status=status)
+        answers = {**state.answers, step.qid: Answer(step.qid, value, skipped, vague, now)}
+        steps = flow.build_steps(self.checklist, self.form, is_leader=state.member.is_leader,
+                                 answers=answers, replacements=state.replacements)
+        return _State(state.member, state.round, review, answers, steps, state.replacements)
+
+    async def _after_save(self, fresh: _State, step: Step) -> list[Screen]:
         screens: list[Screen] = []
         if step.question.feeds.startswith("VII"):
             screens += [Screen(f"review/warn_{w.kind}", w.context)

@@ -61,26 +61,28 @@ class SqliteStore:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
 
+    # Each helper is one hop to aiosqlite's thread: on a busy bot the hops, not SQLite,
+    # are what costs (bench/bench_flow.py).
+
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        async with self.db.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.db.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)  # type: ignore[arg-type]
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.db.conn.execute_fetchall(sql, params))
 
     async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Execute one write; return the new row id."""
-        async with self.db.conn.execute(sql, params) as cur:
-            return cur.lastrowid or 0
+        cursor = await self.db.conn.execute(sql, params)
+        return cursor.lastrowid or 0
 
     # ------------------------------------------------------------- events
 
     async def claim_event(self, key: str, now: datetime) -> bool:
-        async with self.db.conn.execute(
+        cursor = await self.db.conn.execute(
             "INSERT OR IGNORE INTO processed_events (key, at) VALUES (?, ?)", (key, _ts(now))
-        ) as cur:
-            return cur.rowcount == 1
+        )
+        return cursor.rowcount == 1
 
     async def forget_events_before(self, cutoff: datetime) -> None:
         await self._run("DELETE FROM processed_events WHERE at < ?", (_ts(cutoff),))
@@ -156,6 +158,14 @@ class SqliteStore:
             (channel, external_id),
         )
         return Account(row["channel"], row["external_id"], row["member_id"]) if row else None
+
+    async def member_by_account(self, channel: str, external_id: str) -> Member | None:
+        row = await self._one(
+            "SELECT m.* FROM accounts a JOIN members m ON m.id = a.member_id"
+            " WHERE a.channel = ? AND a.external_id = ?",
+            (channel, external_id),
+        )
+        return _member(row) if row else None
 
     async def accounts_of(self, member_id: int) -> list[Account]:
         rows = await self._all(
