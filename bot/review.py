@@ -8,6 +8,7 @@ answers each time (see ``bot.flow``), so the service keeps no state between call
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from bot.checklist import Option, Pack, Question
 from bot.compose import DraftTexts, build_draft_context, draft_filename
 from bot.draft import render_draft
 from bot.flow import Step
-from bot.invites import hash_code
+from bot.invites import LENGTH, hash_code, normalise_code
 from bot.models import Answer, Member, Review, ReviewStatus, Round
 from bot.ports import Clock, OfficeStore, Redeem
 from bot.secretary import DESK, Desk, DeskSettings, is_officer
@@ -29,6 +30,9 @@ from bot.screens import (
 from bot.text import clean_text, fold
 
 SUMMARY_CURSOR = "#sum"
+# "liên kết ABCD2345": a code of about the right length. Anything longer is a sentence
+# that happens to start with "liên kết", and is an answer, not a failed attempt.
+LINK_CODE = re.compile(rf"[A-Z0-9]{{{LENGTH - 2},{LENGTH + 2}}}")
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,9 @@ class ReviewService:
             action, _, sub = self.texts.commands.get(name, "unknown").partition(":")
             return Press(action, qid=sub)
         folded = fold(stripped)
-        if folded.startswith("lienket") and len(folded) > len("lienket"):
-            return Press(LINK, arg=folded[len("lienket"):])
+        code = normalise_code(folded[len("lienket"):])
+        if folded.startswith("lienket") and LINK_CODE.fullmatch(code):
+            return Press(LINK, arg=code)
         action = self.texts.keywords.get(folded)
         return Press(action) if action else None
 
@@ -131,8 +136,6 @@ class ReviewService:
             press = self.parse(incoming.text)
         if press is not None and press.action == LINK:
             return await self._link(incoming, press.arg)
-        if press is not None and press.action == "forged":
-            return [Screen("common/forged")]
         if press is not None and press.action == "unknown":
             return [Screen("common/unknown_command")]
         if press is not None and press.action == HELP:
@@ -142,6 +145,9 @@ class ReviewService:
             return member
         if press is not None and press.action == DESK:
             return await self.desk.press(member, press)
+        if press is not None and press.action == "forged":
+            forged = await self._load(incoming, member)
+            return [Screen("common/forged"), *([] if isinstance(forged, list) else self._show(forged))]
         if press is None and incoming.text is not None and is_officer(member):
             prompt = await self.store.officer_prompt(member.id)
             if prompt is not None:
@@ -316,6 +322,9 @@ class ReviewService:
         return [ack, *await self._after_save(fresh, step)]
 
     async def _skip(self, state: _State, step: Step) -> list[Screen]:
+        if state.review.pending_qid == step.qid and state.review.pending_text:
+            # Moving on from a half-written answer keeps what was written as the answer.
+            return await self._finish_text(state, step, keep=True)
         if flow.is_answered(state.answers.get(step.qid)):
             await self.store.set_cursor(state.review.id, None)
             return self._show(await self._reload(state))
@@ -356,6 +365,12 @@ class ReviewService:
         if not text:
             return [Screen("review/empty_text"), *self._show(state)]
         review = state.review
+        other = flow.find_step(state.steps, review.pending_qid or "")
+        if other is not None and other.qid != step.qid and review.pending_text:
+            # One draft at a time: a half-written answer elsewhere is kept as that answer.
+            state = await self._save(state, other, review.pending_text,
+                                     vague=not self._concrete(other, review.pending_text))
+            review = state.review
         previous = review.pending_text if review.pending_qid == step.qid else None
         combined = f"{previous}\n{text}" if previous else text
         if len(combined) > self.settings.max_answer_chars:
@@ -376,7 +391,7 @@ class ReviewService:
             if keep and prefilled:
                 return await self._after_save(await self._save(state, step, prefilled), step)
             return [Screen("review/nothing_written"), *self._show(state)]
-        concrete = step.question.check != "concrete" or flow.is_concrete(pending)
+        concrete = self._concrete(step, pending)
         if not concrete and not keep and not review.pending_warned:
             await self.store.set_pending(review.id, step.qid, pending, True)
             return [Screen(
@@ -387,6 +402,10 @@ class ReviewService:
         fresh = await self._save(state, step, pending, vague=not concrete)
         return [Screen("review/text_saved", {"length": len(pending)}),
                 *await self._after_save(fresh, step)]
+
+    @staticmethod
+    def _concrete(step: Step, text: str) -> bool:
+        return step.question.check != "concrete" or flow.is_concrete(text)
 
     async def _pick_from_summary(self, state: _State, text: str) -> list[Screen]:
         if text.isdigit() and 1 <= int(text) <= len(state.steps):
