@@ -297,6 +297,43 @@ async def run_flow(workdir: Path, n: int) -> tuple[Run, FakeBotApi]:
 # --------------------------------------------------------------------------- baselines
 
 
+async def run_framework(n_updates: int, presses: int) -> float:
+    """Updates/s of the same PTB Application making the same kinds of Bot API calls per
+    update (press: answer, edit, send with a keyboard; text: send), with no core and no
+    database: the ceiling python-telegram-bot itself sets on this machine."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+
+    fake = FakeBotApi()
+    app = (ApplicationBuilder().token("123456:BASELINE").request(fake)
+           .get_updates_request(fake).build())
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(f"{i}", callback_data=f"a|1|q|{i}")]
+                                     for i in range(6)])
+
+    async def on_press(update: Update, context: Any) -> None:
+        query = update.callback_query
+        await query.answer()
+        await query.message.edit_text("✔️ Đã chọn")
+        await context.bot.send_message(query.from_user.id, "Câu tiếp theo", reply_markup=keyboard)
+
+    async def on_text(update: Update, context: Any) -> None:
+        await context.bot.send_message(update.effective_chat.id, "Đã ghi", reply_markup=keyboard)
+
+    app.add_handlers([CallbackQueryHandler(on_press), MessageHandler(filters.TEXT, on_text)])
+    await app.initialize()
+    message = {"message_id": 1, "date": int(time.time()), "text": "Câu hỏi",
+               "chat": {"id": FIRST_USER_ID, "type": "private", "first_name": "Member"},
+               "from": {"id": 123456, "is_bot": True, "first_name": "tusoi"}}
+    start = time.perf_counter()
+    for i in range(n_updates):
+        data = (press_update(i + 1, FIRST_USER_ID, message, "a|1|q|0") if i < presses
+                else text_update(i + 1, FIRST_USER_ID, "trả lời"))
+        await app.process_update(Update.de_json(data, app.bot))
+    elapsed = time.perf_counter() - start
+    await app.shutdown()
+    return n_updates / elapsed
+
+
 @dataclass
 class Baseline:
     durable: bool
@@ -395,7 +432,7 @@ def cpu_model() -> str:
 
 
 def report(args: argparse.Namespace, workdir: Path, run: Run, fake: FakeBotApi,
-           full: Baseline, normal: Baseline, fsyncs: list[float]) -> bool:
+           full: Baseline, normal: Baseline, fsyncs: list[float], framework: float) -> bool:
     rate = run.answers_sent / run.elapsed
     p99 = pct(run.latencies, 99)
     ok_rate, ok_p99 = rate >= TARGET_RATE, p99 <= TARGET_P99_MS
@@ -432,6 +469,11 @@ def report(args: argparse.Namespace, workdir: Path, run: Run, fake: FakeBotApi,
          " (so a durable commit can't be faster than this)"),
         f"  bot / baseline  {rate / full.rate:.2f} of the durable baseline rate",
         "",
+        "framework ceiling (same Application and transport, same kinds of calls, no core, no DB)",
+        (f"  PTB alone       {framework:,.0f} updates/s; tusoi runs at"
+         f" {run.updates / run.elapsed / framework:.2f} of it"
+         f" ({1000 / (run.updates / run.elapsed) - 1000 / framework:.2f} ms of our own per update)"),
+        "",
         (f"targets: ≥ {TARGET_RATE:,.0f} answers/s {'met' if ok_rate else 'MISSED'};"
          f" p99 ≤ {TARGET_P99_MS:.0f} ms {'met' if ok_p99 else 'MISSED'}"),
     ]
@@ -456,7 +498,9 @@ async def main(argv: list[str] | None = None) -> int:
         full = await run_baseline(workdir, args.members, run.answers_sent, qids, durable=True)
         normal = await run_baseline(workdir, args.members, run.answers_sent, qids, durable=False)
         fsyncs = fsync_cost(workdir)
-        correct = report(args, workdir, run, fake, full, normal, fsyncs)
+        presses = sum(v for k, v in fake.calls.items() if k == "answerCallbackQuery")
+        framework = await run_framework(run.updates, presses)
+        correct = report(args, workdir, run, fake, full, normal, fsyncs, framework)
     return 0 if correct else 1
 
 

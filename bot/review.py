@@ -178,10 +178,9 @@ class ReviewService:
             if isinstance(found, list):
                 return found
             member = found
-        round_ = await self.store.open_round(member.cell_id)
+        round_, review = await self.store.open_round_with_review(member.cell_id, member.id)
         if round_ is None:
             return [Screen("review/no_round", {"name": member.full_name})]
-        review = await self.store.review_for(round_.id, member.id)
         if review is None:
             review = await self.store.create_review(round_.id, member.id, self.clock.now())
             await self._carry_over(member, round_)

@@ -42,13 +42,19 @@ def _round(row: aiosqlite.Row) -> Round:
     )
 
 
-def _review(row: aiosqlite.Row) -> Review:
+_REVIEW_COLUMNS = ("id", "round_id", "member_id", "status", "cursor", "pending_qid",
+                   "pending_text", "pending_warned", "submitted_version", "decision",
+                   "decision_comment")
+
+
+def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
+    v = {c: row[prefix + c] for c in _REVIEW_COLUMNS}
     return Review(
-        id=row["id"], round_id=row["round_id"], member_id=row["member_id"],
-        status=ReviewStatus(row["status"]), cursor=row["cursor"],
-        pending_qid=row["pending_qid"], pending_text=row["pending_text"],
-        pending_warned=bool(row["pending_warned"]), submitted_version=row["submitted_version"],
-        decision=row["decision"], decision_comment=row["decision_comment"],
+        id=v["id"], round_id=v["round_id"], member_id=v["member_id"],
+        status=ReviewStatus(v["status"]), cursor=v["cursor"],
+        pending_qid=v["pending_qid"], pending_text=v["pending_text"],
+        pending_warned=bool(v["pending_warned"]), submitted_version=v["submitted_version"],
+        decision=v["decision"], decision_comment=v["decision_comment"],
     )
 
 
@@ -248,6 +254,21 @@ class SqliteStore:
             "SELECT * FROM rounds WHERE cell_id = ? AND status = 'open'", (cell_id,)
         )
         return _round(row) if row else None
+
+    async def open_round_with_review(
+        self, cell_id: int, member_id: int
+    ) -> tuple[Round | None, Review | None]:
+        """The cell's open round and this member's review in it, in one query."""
+        review_columns = ", ".join(f"v.{c} AS v_{c}" for c in _REVIEW_COLUMNS)
+        row = await self._one(
+            f"SELECT r.*, {review_columns} FROM rounds r LEFT JOIN reviews v"
+            " ON v.round_id = r.id AND v.member_id = ? WHERE r.cell_id = ? AND r.status = 'open'",
+            (member_id, cell_id),
+        )
+        if row is None:
+            return None, None
+        review = _review(row, "v_") if row["v_id"] is not None else None
+        return _round(row), review
 
     async def round(self, round_id: int) -> Round | None:
         row = await self._one("SELECT * FROM rounds WHERE id = ?", (round_id,))
