@@ -38,12 +38,18 @@ REQUIRED: tuple[str, ...] = ("full_name", "birth_date", "is_leader")
 # field when its folded form is one of these; a parenthesised note ("Lãnh đạo (có/không)") is
 # dropped before folding.
 HEADER_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "full_name": ("hovaten", "hoten", "hotendangvien", "hovatendangvien", "hotendaydu", "fullname", "name"),
-    "birth_date": ("ngaysinh", "ngaythangnamsinh", "sinhngay", "ngaysinhddmmyyyy", "birthdate", "dateofbirth"),
+    "full_name": (
+        "hovaten", "hoten", "hotendangvien", "hovatendangvien", "hotendaydu", "fullname", "name",
+    ),
+    "birth_date": (
+        "ngaysinh", "ngaythangnamsinh", "sinhngay", "ngaysinhddmmyyyy", "birthdate", "dateofbirth",
+    ),
     "party_post": ("chucvudang", "chucvutrongdang", "chucvudangvien", "partypost"),
     "gov_post": ("chucvuchinhquyen", "chucvuchuyenmon", "chucvucongtac", "chucvucoquan", "govpost"),
     "mass_post": ("chucvudoanthe", "chucvutrongdoanthe", "chucvutochucdoanthe", "masspost"),
-    "work_unit": ("donvicongtac", "noicongtac", "coquancongtac", "donvi", "coquandonvi", "workunit"),
+    "work_unit": (
+        "donvicongtac", "noicongtac", "coquancongtac", "donvi", "coquandonvi", "workunit",
+    ),
     "is_leader": (
         "lanhdao", "lanhdaoquanly", "giuchucvulanhdaoquanly", "giuchucvulanhdao",
         "canbolanhdaoquanly", "cochucvulanhdaoquanly", "leader", "isleader",
@@ -336,53 +342,118 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\
 _FORMULA = "\x00formula"  # marks a formula cell without a cached value
 
 
-def _xlsx_rows(content: bytes) -> tuple[Iterator[tuple[int, list[Any], list[str]]], str, list[tuple[str, int]]]:
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_F_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_OVERLAP = 64
+
+
+@dataclass(frozen=True)
+class _SheetScan:
+    title: str
+    rows: int  # <row> elements, empty formatted ones included
+    has_formulas: bool
+    merged: list[tuple[str, int]]  # (range, first row)
+
+
+def _first_visible_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
+    """Title and package path of the first visible worksheet, from the workbook's own XML."""
+    from xml.etree import ElementTree
+
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG}Relationship")
+               if rel.get("Type", "").endswith("/worksheet")}
+    for sheet in book.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_NS_REL}id"))
+        if target is None or sheet.get("state", "visible") != "visible":
+            continue  # hidden, very hidden, or a chart sheet
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        return sheet.get("name", ""), path
+    raise _FileProblem(NO_ROWS)
+
+
+def _scan_sheet(archive: zipfile.ZipFile) -> _SheetScan:
+    """Count rows, spot formulas and merged ranges by streaming the raw sheet XML.
+
+    This runs before openpyxl, so a 50,000-row file is refused after one cheap pass.
+    """
+    title, path = _first_visible_sheet(archive)
+    rows = 0
+    has_formulas = False
+    merged: list[tuple[str, int]] = []
+    tail = b""
+    with archive.open(path) as stream:
+        while True:
+            chunk = stream.read(1 << 20)
+            buffer = tail + chunk
+            safe = len(buffer) if not chunk else max(0, len(buffer) - _OVERLAP)
+            for match in _ROW_RE.finditer(buffer):
+                if match.start() < safe:
+                    rows += 1
+            if not has_formulas and _F_RE.search(buffer):
+                has_formulas = True
+            for match in _MERGE_RE.finditer(buffer):
+                if match.start() < safe:
+                    first_col, first_row, last_col, last_row = match.groups()
+                    ref = f"{first_col.decode()}{first_row.decode()}"
+                    if last_col:
+                        ref += f":{last_col.decode()}{last_row.decode()}"
+                    merged.append((ref, int(first_row)))
+            if not chunk:
+                break
+            tail = buffer[safe:]
+    return _SheetScan(title, rows, has_formulas, merged)
+
+
+def _xlsx_rows(
+    content: bytes, max_rows: int
+) -> tuple[Iterator[tuple[int, list[Any], list[str]]], str, list[tuple[str, int]]]:
     """Rows of the first visible worksheet, with values Excel cached for formulas.
 
-    Two streaming passes side by side: one for the cached values, one to tell an empty cell
-    from a formula nobody calculated (openpyxl reports both as None in data-only mode).
-    Also returns the merged ranges as (range, first row).
+    When the sheet has formulas, a second streaming pass runs beside the first to tell an
+    empty cell from a formula nobody calculated (openpyxl reports both as None in data-only
+    mode). Also returns the merged ranges as (range, first row).
     """
     import openpyxl  # local: only XLSX uploads pay for it
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
-                raise _FileProblem(TOO_LARGE)
-        values_book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        formula_book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+                raise _FileProblem(TOO_LARGE, str(MAX_BYTES // 1_000_000))
+            scan = _scan_sheet(archive)
     except _FileProblem:
         raise
+    except Exception as exc:  # a damaged package: bad zip, bad XML, missing parts
+        raise _FileProblem(UNREADABLE_XLSX, type(exc).__name__) from exc
+    if scan.rows > max_rows + EXTRA_EMPTY_ROWS:
+        raise _FileProblem(TOO_MANY_ROWS, str(max_rows))
+
+    try:
+        values_book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        formula_book = (
+            openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+            if scan.has_formulas else None
+        )
+        values_sheet = values_book[scan.title]
+        formula_sheet = formula_book[scan.title] if formula_book is not None else None
     except Exception as exc:  # openpyxl raises many kinds on a damaged package
         raise _FileProblem(UNREADABLE_XLSX, type(exc).__name__) from exc
-
-    visible = [i for i, ws in enumerate(values_book.worksheets) if ws.sheet_state == "visible"]
-    if not visible:
-        raise _FileProblem(NO_ROWS)
-    index = visible[0]
-    values_sheet = values_book.worksheets[index]
-    formula_sheet = formula_book.worksheets[index]
     for sheet in (values_sheet, formula_sheet):
-        sheet.reset_dimensions()  # the stored dimension may be stale: read every row
-
-    merged: list[tuple[str, int]] = []
-    path = getattr(values_sheet, "_worksheet_path", None)
-    if path:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            xml = archive.read(path.lstrip("/"))
-        for first_col, first_row, last_col, last_row in _MERGE_RE.findall(xml):
-            ref = f"{first_col.decode()}{first_row.decode()}"
-            if last_col:
-                ref += f":{last_col.decode()}{last_row.decode()}"
-            merged.append((ref, int(first_row)))
+        if sheet is not None:
+            sheet.reset_dimensions()  # the stored dimension may be stale: read every row
 
     def rows() -> Iterator[tuple[int, list[Any], list[str]]]:
         try:
-            pairs = zip(
-                values_sheet.iter_rows(min_row=1, values_only=True),
-                formula_sheet.iter_rows(min_row=1, values_only=True),
-            )
-            for number, (values, formulas) in enumerate(pairs, start=1):
+            values_rows = values_sheet.iter_rows(min_row=1, values_only=True)
+            if formula_sheet is None:
+                for number, values in enumerate(values_rows, start=1):
+                    yield number, list(values), []
+                return
+            formula_rows = formula_sheet.iter_rows(min_row=1, values_only=True)
+            for number, (values, formulas) in enumerate(zip(values_rows, formula_rows), start=1):
                 row: list[Any] = list(values)
                 for col, formula in enumerate(formulas):
                     if col >= len(row):
@@ -392,9 +463,10 @@ def _xlsx_rows(content: bytes) -> tuple[Iterator[tuple[int, list[Any], list[str]
                 yield number, row, []
         finally:
             values_book.close()
-            formula_book.close()
+            if formula_book is not None:
+                formula_book.close()
 
-    return rows(), f"xlsx:{values_sheet.title}", merged
+    return rows(), f"xlsx:{scan.title}", scan.merged
 
 
 def _is_formula(value: Any) -> bool:
@@ -569,7 +641,7 @@ def parse_roster(
 def _parse(kind: str, content: bytes, max_rows: int, today: date | None) -> RosterPreview:
     merged: list[tuple[str, int]] = []
     if kind == "xlsx":
-        rows_iter, source, merged = _xlsx_rows(content)
+        rows_iter, source, merged = _xlsx_rows(content, max_rows)
     else:
         rows_iter, source = _csv_rows(content)
 
