@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_origin, get_type_hints
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "TUSOI_TELEGRAM_TOKEN"
@@ -67,6 +67,21 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class ReminderConfig:
+    enabled: bool = True
+    send_at: str = "08:00"
+    quiet_start: str = "21:00"
+    quiet_end: str = "07:00"
+    nudge_days: list[int] = field(default_factory=lambda: [3, 1])
+    overdue_max: int = 2
+    overdue_gap_days: int = 2
+    rate_per_second: int = 25
+    in_flight: int = 1
+    check_seconds: int = 30
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -79,6 +94,7 @@ class Settings:
     telegram: TelegramSettings = TelegramSettings()
     console: ConsoleSettings = ConsoleSettings()
     calendar: CalendarSettings = CalendarSettings()
+    reminders: ReminderConfig = ReminderConfig()
     logging: LoggingSettings = LoggingSettings()
 
     def data_path(self, relative: str) -> Path:
@@ -97,7 +113,12 @@ def _section(cls: type, raw: Any, where: str, source: str) -> Any:
         if key not in known:
             raise ConfigError(f"{source}: {where}.{key}: unknown key (known: {', '.join(sorted(known))})")
         expected = hints[key]
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if get_origin(expected) is list:  # a list of ints, e.g. reminders.nudge_days
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value)
+            expected = list
+        else:
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if not ok:
             raise ConfigError(
                 f"{source}: {where}.{key}: expected {expected.__name__}, got {type(value).__name__}"
@@ -134,4 +155,21 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         )
     if settings.calendar.convention not in ("strict", "loose"):
         raise ConfigError("calendar.convention: must be \"strict\" or \"loose\"")
+    _check_reminders(settings.reminders)
     return settings
+
+
+def _check_reminders(config: ReminderConfig) -> None:
+    from bot.reminders import parse_clock
+
+    for key in ("send_at", "quiet_start", "quiet_end"):
+        try:
+            parse_clock(getattr(config, key))
+        except ValueError:
+            raise ConfigError(f"reminders.{key}: expected a time as HH:MM, e.g. \"08:00\"") from None
+    positive = ("rate_per_second", "in_flight", "check_seconds", "max_attempts", "overdue_gap_days")
+    for key in positive:
+        if getattr(config, key) < 1:
+            raise ConfigError(f"reminders.{key}: must be at least 1")
+    if config.overdue_max < 0 or any(n < 1 for n in config.nudge_days):
+        raise ConfigError("reminders.nudge_days / overdue_max: working days must be positive")

@@ -18,9 +18,10 @@ from typing import Any
 
 from bot.checklist import PackError, check_pack_file
 from bot.config import ConfigError, Settings, load_settings
-from bot.deadlines import DeadlineProblem, compute_deadlines
+from bot.deadlines import DeadlineProblem, RoundDeadlines, compute_deadlines
 from bot.invites import hash_code, new_code
 from bot.models import Role
+from bot.reminders import local_day
 from bot.workdays import (
     DateParseError, YearNotCovered, calendar_year_context, workdays_before_context,
     parse_vn_date,
@@ -128,14 +129,8 @@ async def cmd_invite(core: Core, args: argparse.Namespace) -> None:
 
 async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
     await _require_cell(core, args.cell)
-    today = core.clock.now().date()
-    meeting = parse_vn_date(args.meeting, today)
-    calendar = core.settings.calendar
-    deadlines = compute_deadlines(
-        core.calendar, meeting, today, member_lead=calendar.member_lead_days,
-        collective_lead=calendar.collective_lead_days,
-        convention=calendar.convention,  # type: ignore[arg-type]
-    )
+    deadlines = _deadlines(core, parse_vn_date(args.meeting, local_day(core.clock.now())))
+    meeting = deadlines.meeting
     year = args.year or meeting.year
     title = args.title or core.renderer.render_text("cli/round_title", {"year": year}).strip()
     if await core.store.open_round(args.cell) is not None:
@@ -144,7 +139,30 @@ async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
         round_id = await core.store.add_round(
             args.cell, year, title, meeting, deadlines.member_due, core.clock.now()
         )
-    say(core, "round_opened", id=round_id, title=title, deadlines=deadlines)
+    planned = await core.replan(round_id)
+    say(core, "round_opened", id=round_id, title=title, deadlines=deadlines, planned=planned)
+
+
+async def cmd_round_move(core: Core, args: argparse.Namespace) -> None:
+    """A new meeting date: new deadlines, and every unsent reminder planned again."""
+    round_ = await core.store.open_round(args.cell)
+    if round_ is None:
+        raise OperatorError("no_open_round", cell=args.cell)
+    deadlines = _deadlines(core, parse_vn_date(args.meeting, local_day(core.clock.now())))
+    async with core.store.transaction():
+        await core.reminders.move_round(round_.id, deadlines.meeting, deadlines.member_due)
+    planned = await core.replan(round_.id)
+    say(core, "round_moved", title=round_.title, deadlines=deadlines, planned=planned,
+        before=round_.meeting_date)
+
+
+def _deadlines(core: Core, meeting: date) -> RoundDeadlines:
+    calendar = core.settings.calendar
+    return compute_deadlines(
+        core.calendar, meeting, local_day(core.clock.now()), member_lead=calendar.member_lead_days,
+        collective_lead=calendar.collective_lead_days,
+        convention=calendar.convention,  # type: ignore[arg-type]
+    )
 
 
 async def cmd_round_close(core: Core, args: argparse.Namespace) -> None:
@@ -153,6 +171,7 @@ async def cmd_round_close(core: Core, args: argparse.Namespace) -> None:
         raise OperatorError("no_open_round", cell=args.cell)
     async with core.store.transaction():
         await core.store.close_round(round_.id)
+    await core.replan(round_.id)  # a closed round keeps no unsent reminder
     say(core, "round_closed", title=round_.title)
 
 
@@ -250,6 +269,10 @@ def parser() -> argparse.ArgumentParser:
     ropen.add_argument("--meeting", required=True, help="meeting date, e.g. 18/12/2026")
     ropen.add_argument("--year", type=int, help="year under review (default: the meeting's)")
     ropen.add_argument("--title")
+    rmove = rnd.add_parser("move", help="move the meeting of the cell's open round; "
+                           "deadlines and reminders are planned again")
+    rmove.add_argument("--cell", type=int, required=True)
+    rmove.add_argument("--meeting", required=True, help="new meeting date, e.g. 21/12/2026")
     rclose = rnd.add_parser("close", help="close the cell's open round")
     rclose.add_argument("--cell", type=int, required=True)
 
@@ -279,6 +302,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Core, argparse.Namespace], Awai
     ("roster", "import"): cmd_roster_import,
     ("invite", None): cmd_invite,
     ("round", "open"): cmd_round_open,
+    ("round", "move"): cmd_round_move,
     ("round", "close"): cmd_round_close,
 }
 
@@ -323,7 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     except PackError as exc:
         print(f"tusoi: checklist pack error:\n{exc}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, YearNotCovered, DateParseError, DeadlineProblem) as exc:
+    except DeadlineProblem as exc:
+        from handlers.render import Renderer
+
+        print(Renderer().render_text("cli/deadline_problem", {"problem": exc,
+                                                             "kind": type(exc).__name__}),
+              end="", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, YearNotCovered, DateParseError) as exc:
         print(f"tusoi: {exc}", file=sys.stderr)
         return 2
     except OperatorError as exc:

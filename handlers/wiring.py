@@ -11,12 +11,16 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
+from bot.proposal import load_rules
 from bot.config import Settings
+from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
 from bot.workdays import WorkCalendar
 from handlers.render import Renderer
 from storage.db import Database
+from storage.reminders import ReminderStore
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,27 @@ class Core:
     async def close(self) -> None:
         await self.db.close()
 
+    @property
+    def reminders(self) -> ReminderStore:
+        return ReminderStore(self.db)
+
+    @property
+    def reminder_settings(self) -> ReminderSettings:
+        return ReminderSettings.from_config(self.settings.reminders, self.settings.calendar)
+
+    async def replan(self, round_id: int | None = None) -> int:
+        """Plan again the reminders of one round (or of every open round) from the stored
+        facts; idempotent. Returns how many reminders are planned."""
+        if not self.settings.reminders.enabled:
+            return 0
+        store = self.reminders
+        ids = [round_id] if round_id is not None else await store.open_rounds()
+        total = 0
+        for rid in ids:
+            total += await replan(store, self.calendar, self.reminder_settings, rid,
+                                  self.clock.now())
+        return total
+
 
 def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     clock = clock or SystemClock()
@@ -70,6 +95,10 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             link_attempts=invites.max_failed_attempts,
             link_window=timedelta(minutes=invites.attempt_window_minutes),
             max_answer_chars=settings.review.max_answer_chars,
+            bot_username=settings.telegram.bot_username,
+            invite_ttl=timedelta(hours=invites.ttl_hours),
+            bundle_texts=load_bundle_texts(),
+            rules=load_rules(),
         ),
     )
     return Core(settings, db, store, service, renderer, calendar, clock)

@@ -8,10 +8,10 @@ from telegram import BotCommand, Update
 from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
-    MessageHandler, filters,
+    MessageHandler, TypeHandler, filters,
 )
 
-from handlers.tg import common, review
+from handlers.tg import common, reminders, review
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def build_application(
         await core.open()
         menu = [BotCommand(c.command, c.description) for c in core.renderer.menu()]
         await app.bot.set_my_commands(menu)
+        await reminders.start(app)  # settle a crash's in-flight reminders, plan, arm the jobs
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await core.close()
@@ -47,13 +48,16 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        rate = core.settings.reminders.rate_per_second
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     app.bot_data["core"] = core
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
+    # Before every handler: a person who had blocked the bot and writes again is reachable.
+    app.add_handler(TypeHandler(Update, reminders.on_any_update), group=-1)
     # Order matters: the first matching handler in the group wins.
     app.add_handlers([
         # Groups: no personal content, ever. Commands and mentions get a pointer.
