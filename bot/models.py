@@ -48,6 +48,7 @@ class Member:
     is_leader: bool
     role: Role
     active: bool
+    joined_on: str | None = None  # ISO date admitted to the Party, for the 6-month rule
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot import classification, flow
 from bot.checklist import Option, Pack, Question
@@ -22,6 +23,7 @@ from bot.flow import Step
 from bot.invites import LENGTH, hash_code, normalise_code
 from bot.models import Answer, Member, Review, ReviewStatus, Round
 from bot.ports import Clock, OfficeStore, Redeem
+from bot.proposal import Rules
 from bot.secretary import DESK, Desk, DeskSettings, is_officer
 from bot.screens import (
     ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
@@ -54,6 +56,8 @@ class ReviewSettings:
     max_answer_chars: int = 50_000
     bot_username: str = ""
     invite_ttl: timedelta = timedelta(days=7)
+    bundle_texts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    rules: Rules | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ class ReviewService:
         self.texts = texts
         self.settings = settings
         self.desk = Desk(store, clock, checklist, form,
-                         DeskSettings(settings.bot_username, settings.invite_ttl),
+                         DeskSettings(settings.bot_username, settings.invite_ttl,
+                                      settings.bundle_texts, settings.rules),
                          self._replacements)
 
     # ----------------------------------------------------------------- entry point
@@ -152,11 +157,14 @@ class ReviewService:
             prompt = await self.store.officer_prompt(member.id)
             if prompt is not None:
                 return await self.desk.text(member, prompt.kind, prompt.target_id, incoming.text)
+        if incoming.document is not None and is_officer(member):
+            return await self.desk.upload(member, incoming.document.filename,
+                                          incoming.document.content)
         state = await self._load(incoming, member)
         if isinstance(state, list):
             return state
-        if incoming.unsupported is not None:
-            return [Screen("common/unsupported", {"kind": incoming.unsupported,
+        if incoming.unsupported is not None or incoming.document is not None:
+            return [Screen("common/unsupported", {"kind": incoming.unsupported or "document",
                                                   "expects": self._expects(state)})]
         if press is not None:
             return await self._press(state, press, incoming.from_button)

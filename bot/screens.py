@@ -26,8 +26,9 @@ SUMMARY = "sum"
 SUBMIT = "sub"
 HELP = "help"
 LINK = "link"
+DESK = "s"  # the secretary's desk; the sub-action travels in the qid field
 ACTIONS = frozenset(
-    {ANSWER, BACK, SKIP, PAUSE, RESUME, OFFICIAL, DONE, KEEP, CLEAR, SUMMARY, SUBMIT, HELP}
+    {ANSWER, BACK, SKIP, PAUSE, RESUME, OFFICIAL, DONE, KEEP, CLEAR, SUMMARY, SUBMIT, HELP, DESK}
 )
 
 
@@ -85,7 +86,8 @@ class Press:
 class Incoming:
     """One thing a person did, as any channel reports it.
 
-    Exactly one of ``text``, ``press`` or ``unsupported`` is set. ``event_key`` is
+    Exactly one of ``text``, ``press``, ``document`` (a file the person sent, e.g. a
+    roster) or ``unsupported`` is set. ``event_key`` is
     unique per delivered update (e.g. "telegram:update:123") so a repeated delivery is
     recognised; ``private`` is False in group chats.
     """
@@ -96,6 +98,7 @@ class Incoming:
     text: str | None = None
     press: Press | None = None
     unsupported: str | None = None
+    document: Document | None = None
     private: bool = True
     from_button: bool = False
 

@@ -8,20 +8,20 @@ member that does not exist get the same answer, so nothing leaks about other cel
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from bot import flow
+from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
 from bot.checklist import Pack
 from bot.invites import hash_code, new_code
 from bot.models import Member, MemberProgress, Role, Round
 from bot.ports import Clock, OfficeStore
-from bot.screens import Button, Document, Press, Screen
+from bot.proposal import Rules, propose
+from bot.roster import RosterPreview, describe_file_problem, describe_problem, parse_roster
+from bot.screens import DESK, Button, Document, Press, Screen
 from bot.text import clean_text
-
-DESK = "s"  # button action for everything on the desk; the sub-action travels in ``qid``
-
 
 def is_officer(member: Member) -> bool:
     return member.active and member.role in (Role.SECRETARY, Role.DEPUTY)
@@ -54,6 +54,9 @@ DONE = frozenset({"submitted", "accepted"})
 class DeskSettings:
     bot_username: str
     invite_ttl: timedelta
+    bundle_texts: Mapping[str, Any] = field(default_factory=dict)  # templates/bundle.toml
+    rules: Rules | None = None  # data/classification.toml
+    max_roster_rows: int = 2000
 
 
 def button(label: str, sub: str, target: int = 0) -> Button:
@@ -97,6 +100,10 @@ class Desk:
             return [Screen("secretary/cancelled")]
         if sub == "rall":
             return await self._remind(actor, round_, None)
+        if sub == "bnd":
+            return await self._bundle(actor, round_)
+        if sub in ("rok", "rno"):
+            return await self._roster_decision(actor, target_id, sub == "rok")
         target = await self.store.member(target_id)
         if not may_manage(actor, target):
             return [Screen("secretary/no_such_member")]
@@ -274,3 +281,118 @@ class Desk:
         link = f"https://t.me/{username}?start={code}" if username else None
         return [Screen("secretary/invite", {"name": target.full_name, "code": code,
                                             "link": link, "expires": expires})]
+
+    # ----------------------------------------------------------------- roster
+
+    async def upload(self, actor: Member, filename: str, content: bytes) -> list[Screen]:
+        """A roster file from the secretary: show what would be imported, import nothing."""
+        if not is_officer(actor):
+            return [Screen("common/unsupported", {"kind": "document", "expects": "text"})]
+        texts = self.settings.bundle_texts
+        preview = parse_roster(filename, content, max_rows=self.settings.max_roster_rows,
+                               today=self.clock.now().date())
+        problem = describe_file_problem(preview, texts)
+        if problem is not None or not preview.rows:
+            return [Screen("secretary/roster_refused",
+                           {"reason": problem or texts["roster"]["file_problems"]["no_rows"]})]
+        upload_id = await self.store.add_roster_upload(actor.cell_id, actor.id, filename, content,
+                                                       self.clock.now())
+        new, updated = await self._split(actor.cell_id, preview)
+        context = {
+            "filename": filename, "rows": len(preview.rows), "new": [r.full_name for r in new],
+            "updated": [r.full_name for r in updated],
+            "problems": [describe_problem(p, texts) for p in preview.problems],
+            "warnings": [describe_problem(w, texts) for w in preview.warnings],
+            "empty_rows": preview.empty_rows,
+        }
+        buttons = ((button("roster_confirm", "rok", upload_id),
+                    button("roster_cancel", "rno", upload_id)),)
+        return [Screen("secretary/roster_preview", context, buttons=buttons)]
+
+    async def _split(self, cell_id: int, preview: RosterPreview) -> tuple[list[Any], list[Any]]:
+        """Rows that are new people, and rows that update someone already on the roster."""
+        new, updated = [], []
+        for row in preview.rows:
+            fields_ = row.member_fields()
+            known = await self.store.find_member(cell_id, row.full_name, fields_["birth_date"])
+            (updated if known else new).append(row)
+        return new, updated
+
+    async def _roster_decision(self, actor: Member, upload_id: int, confirm: bool) -> list[Screen]:
+        upload = await self.store.roster_upload(upload_id)
+        if upload is None or upload.cell_id != actor.cell_id:
+            return [Screen("secretary/no_such_member")]
+        if upload.status != "pending":
+            return [Screen("secretary/roster_done_already")]
+        if not confirm:
+            await self.store.set_roster_upload_status(upload.id, "rejected")
+            return [Screen("secretary/cancelled")]
+        now = self.clock.now()
+        preview = parse_roster(upload.filename, upload.content,
+                               max_rows=self.settings.max_roster_rows, today=now.date())
+        invites = []
+        for row in preview.rows:  # all inside the caller's transaction: all rows or none
+            fields_ = row.member_fields()
+            joined = row.joined_on.isoformat() if row.joined_on else None
+            known = await self.store.find_member(actor.cell_id, row.full_name, fields_["birth_date"])
+            if known is not None:
+                await self.store.update_member_posts(
+                    known.id, party_post=fields_["party_post"], gov_post=fields_["gov_post"],
+                    mass_post=fields_["mass_post"], work_unit=fields_["work_unit"],
+                    is_leader=fields_["is_leader"], joined_on=joined)
+                continue
+            member_id = await self.store.add_member(actor.cell_id, now=now, joined_on=joined,
+                                                    **fields_)
+            member = await self.store.member(member_id)
+            assert member is not None
+            invites.append((await self._invite(member))[0].context)
+        await self.store.set_roster_upload_status(upload.id, "imported")
+        await self.store.log_access(actor.id, "roster_import", None, now)
+        return [Screen("secretary/roster_imported",
+                       {"rows": len(preview.rows), "invites": invites},
+                       buttons=((button("tracker", "trk"),),))]
+
+    # ----------------------------------------------------------------- the bundle
+
+    async def _bundle(self, actor: Member, round_: Round | None) -> list[Screen]:
+        """The zip for the meeting: drafts, summary, minutes skeleton, proposal table."""
+        if round_ is None:
+            return [Screen("secretary/no_round")]
+        cell = await self.store.cell(actor.cell_id)
+        assert cell is not None and self.settings.rules is not None
+        members, drafts = [], []
+        for line in await self.store.progress(actor.cell_id, round_.id):
+            review = line.review
+            answers = await self.store.answers(review.id) if review else {}
+            steps = flow.build_steps(self.checklist, self.form, is_leader=line.member.is_leader,
+                                     answers=answers,
+                                     replacements=await self._replacements(line.member, round_))
+            facts = review_facts(steps, answers)
+            status = status_of(line)
+            submission = (await self.store.latest_submission(review.id)
+                          if review and review.submitted_version else None)
+            if submission is not None:
+                drafts.append((submission.filename, submission.docx))
+            flags = facts.flags + (("returned",) if status == "returned" else ()) + (
+                ("not_linked",) if not line.linked else ())
+            members.append(BundleMember(
+                member_id=line.member.id, full_name=line.member.full_name,
+                party_post=line.member.party_post, gov_post=line.member.gov_post,
+                is_leader=line.member.is_leader,
+                status="submitted" if submission else ("in_progress" if answers else "not_started"),
+                submitted_at=submission.created_at if submission else None,
+                self_score=facts.self_score, self_level=facts.self_level,
+                admitted_items=facts.admitted_items, severe_items=facts.severe_items,
+                flags=flags,
+                joined_on=date.fromisoformat(line.member.joined_on) if line.member.joined_on else None,
+            ))
+        proposal = propose(proposal_inputs(members), self.settings.rules,
+                           reference_date=round_.meeting_date)
+        now = self.clock.now()
+        archive = build_bundle(cell, round_.title, round_.year, members, drafts, proposal,
+                               self.settings.bundle_texts, now)
+        await self.store.log_access(actor.id, "bundle", None, now)
+        context = {"round": round_.title, "drafts": len(drafts), "members": len(members),
+                   "violations": len(proposal.violations)}
+        return [Screen("secretary/bundle", context,
+                       document=Document(f"ho-so-kiem-diem-{round_.year}-chi-bo.zip", archive))]

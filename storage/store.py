@@ -31,6 +31,7 @@ def _member(row: aiosqlite.Row) -> Member:
         birth_date=row["birth_date"], party_post=row["party_post"], gov_post=row["gov_post"],
         mass_post=row["mass_post"], work_unit=row["work_unit"],
         is_leader=bool(row["is_leader"]), role=Role(row["role"]), active=bool(row["active"]),
+        joined_on=row["joined_on"],
     )
 
 

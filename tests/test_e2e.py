@@ -91,10 +91,11 @@ class Member:
     def messages(self) -> list[dict[str, Any]]:
         return self.api.sent_messages(self.user_id)
 
-    async def send(self, text: str, settle: str | None = None) -> list[dict[str, Any]]:
+    async def send(self, text: str, settle: str | None = None,
+                   buttons: bool = True) -> list[dict[str, Any]]:
         before = len(self.messages())
         self.api.user_text(self.user_id, text)
-        return await self.replies(before, settle)
+        return await self.replies(before, settle, buttons)
 
     async def press(self, label: str, settle: str | None = None,
                     buttons: bool = True) -> list[dict[str, Any]]:

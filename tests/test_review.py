@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import docx
 import pytest
@@ -36,24 +38,40 @@ async def answer_checklist(chat: Chat, admit: dict[str, tuple[str, str, str]] | 
             await chat.press(chat.button(action="a", text="Không có biểu hiện"))
 
 
-async def answer_form(chat: Chat, *, level: str = "Hoàn thành tốt nhiệm vụ") -> None:
-    """Walk the form sections until the review list appears."""
+async def answer_form(
+    chat: Chat,
+    *,
+    level: str = "Hoàn thành tốt nhiệm vụ",
+    score: str = "80",
+    choose: Callable[[dict[str, Any]], str] | None = None,
+    write: Callable[[dict[str, Any]], str] | None = None,
+    seen: list[tuple[str, str]] | None = None,
+) -> None:
+    """Walk the form sections until the review list appears.
+
+    ``choose``/``write`` pick the option label and the text for a question (its screen
+    context); ``seen`` collects (number, prompt) of every question asked.
+    """
     for _ in range(40):
         if chat.screen().template == "review/summary":
             return
         q = chat.screen("review/question").context
+        if seen is not None:
+            seen.append((q["number"], q["prompt"]))
         if q["kind"] == "choice":
             labels = q["options"]
-            choice = level if level in labels else labels[0]
+            choice = choose(q) if choose else (level if level in labels else labels[0])
             await chat.press(chat.button(action="a", text=choice))
         elif q["kind"] == "score":
-            await chat.say("80")
+            await chat.say(score)
         elif q["prefill"]:
             await chat.press(chat.button("keep_prefill"))
         elif q["optional"]:
             await chat.press(chat.button("none_to_report"))
         else:
-            await chat.say(f"Trả lời cho {q['number']}: hoàn thành trước 30/6/2027 & đúng hạn")
+            text = write(q) if write else (
+                f"Trả lời cho {q['number']}: hoàn thành trước 30/6/2027 & đúng hạn")
+            await chat.say(text)
             await chat.press(chat.button("done"))
     raise AssertionError("the form never ended")
 

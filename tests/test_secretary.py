@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -104,23 +105,10 @@ async def test_points_and_collective_shortcomings_become_questions(core: Core) -
     assert sec.templates() == ["secretary/collective_added"]
 
     await answer_checklist(leader)
-    seen: dict[str, str] = {}
-    for _ in range(40):
-        if leader.screen().template == "review/summary":
-            break
-        q = leader.screen("review/question").context
-        seen[q["number"]] = q["prompt"]
-        if q["kind"] == "choice":
-            await leader.press(leader.button(action="a", text=q["options"][1]))
-        elif q["kind"] == "score":
-            await leader.say("75")
-        elif q["prefill"]:
-            await leader.press(leader.button("keep_prefill"))
-        elif q["optional"]:
-            await leader.press(leader.button("none_to_report"))
-        else:
-            await leader.say(f"Giải trình {q['number']}, xong trước 30/6/2027 bằng việc cụ thể")
-            await leader.press(leader.button("done"))
+    asked: list[tuple[str, str]] = []
+    await answer_form(leader, score="75", choose=lambda q: q["options"][1], seen=asked,
+                      write=lambda q: f"Giải trình {q['number']}, xong trước 30/6/2027 bằng việc cụ thể")
+    seen = dict(asked)
     assert "«Việc chậm triển khai dự án X»" in seen["IV.1"]
     assert "«Tập thể chậm sơ kết nghị quyết»" in seen["V.1"]
     await leader.press(leader.button("submit"))
@@ -152,27 +140,19 @@ async def test_accepted_shortcomings_carry_into_next_round(core: Core) -> None:
                                    date(2027, 12, 10), core.clock.now())
     await member.say("/tieptuc")
     await answer_checklist(member)
-    prompts = []
-    for _ in range(40):
-        if member.screen().template == "review/summary":
-            break
-        q = member.screen("review/question").context
-        prompts.append((q["number"], q["prompt"]))
-        if q["number"] == "III.1":
-            assert q["options"] == ["Đã khắc phục", "Đang khắc phục", "Chưa khắc phục"]
-            await member.press(member.button(action="a", text="Đang khắc phục"))
-        elif q["kind"] == "choice":
-            await member.press(member.button(action="a", text=q["options"][1]))
-        elif q["kind"] == "score":
-            await member.say("80")
-        elif q["prefill"]:
-            await member.press(member.button("keep_prefill"))
-        elif q["optional"]:
-            await member.press(member.button("none_to_report"))
-        else:
-            await member.say("Đã học 2 chuyên đề, xong trước 30/6/2028 bằng việc cụ thể")
-            await member.press(member.button("done"))
-    assert any(n == "III.1" and "Biểu hiện 1.2: Ngại học tập" in p for n, p in prompts)
+    prompts: list[tuple[str, str]] = []
+
+    def choose(q: dict[str, Any]) -> str:
+        if q["number"] != "III.1":
+            return str(q["options"][1])
+        assert q["options"] == ["Đã khắc phục", "Đang khắc phục", "Chưa khắc phục"]
+        return "Đang khắc phục"
+
+    await answer_form(
+        member, seen=prompts, choose=choose,
+        write=lambda q: "Đã học 2 chuyên đề, xong trước 30/6/2028 bằng việc cụ thể")
+    carried = next(q for n, q in prompts if n == "III.1")
+    assert "Biểu hiện 1.2: Ngại học tập" in carried
     assert any(n == "III.1a" for n, _ in prompts)
 
 

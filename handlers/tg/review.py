@@ -6,10 +6,11 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.screens import OFFICIAL, Incoming, Press, decode_press
+from bot.screens import DESK, OFFICIAL, Document, Incoming, Press, decode_press
 from handlers.tg.send import CHANNEL, deliver
 from handlers.wiring import Core
 
+MAX_UPLOAD = 5 * 1024 * 1024  # a cell's roster is a few kilobytes
 UNSUPPORTED = ("sticker", "photo", "voice", "audio", "video", "video_note", "document",
                "animation", "location", "venue", "contact", "poll", "dice")
 
@@ -49,7 +50,13 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         pass  # "query is too old" after a restart: the press is still handled below
     press = decode_press(query.data or "") or Press("forged")
     core = _core(context)
+    working = None
+    if press.action == DESK and press.qid == "bnd" and query.message is not None:
+        working = await context.bot.send_message(
+            query.message.chat.id, core.renderer.render("secretary/bundle_working", {}))
     screens = await core.service.handle(_incoming(update, press=press, from_button=True))
+    if working is not None:  # the long job is over: the progress message says so
+        await working.edit_text(core.renderer.render("secretary/bundle_done", {}))
     pressed = query.message if isinstance(query.message, Message) else None
     if pressed is not None and press.action != OFFICIAL and not any(
         s.replaces_pressed for s in screens
@@ -63,10 +70,18 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers, photos, voice, files, locations…: a polite word on what is expected."""
+    """Stickers, photos, voice, locations…: a polite word on what is expected. A file of a
+    sensible size is passed on: from a secretary it is a roster."""
     message = update.effective_message
     assert message is not None
-    kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), "other")
     core = _core(context)
-    screens = await core.service.handle(_incoming(update, unsupported=kind))
+    document = message.document
+    if document is not None and (document.file_size or 0) <= MAX_UPLOAD:
+        file = await document.get_file()
+        content = bytes(await file.download_as_bytearray())
+        incoming = _incoming(update, document=Document(document.file_name or "tep", content))
+    else:
+        kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), "other")
+        incoming = _incoming(update, unsupported=kind)
+    screens = await core.service.handle(incoming)
     await deliver(context.bot, message.chat_id, core.renderer, screens)
