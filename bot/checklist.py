@@ -114,6 +114,7 @@ class FormMeta:
     code_member: str
     subtitle_leader: str
     subtitle_member: str
+    template: str = ""  # path of the Word template; empty: the configured default
 
 
 @dataclass(frozen=True)
@@ -449,6 +450,7 @@ _FORM: _Spec = {
     "code_member": ("str", True, "the form code for members without a leadership post"),
     "subtitle_leader": ("str", True, ""),
     "subtitle_member": ("str", True, ""),
+    "template": ("str", False, "the Word template this form is printed with"),
 }
 
 
@@ -592,7 +594,7 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
                 ctx.add("form", "a form pack needs a [form] table: title, codes and subtitles")
         else:
             fv = _fields(ctx, top["form"], "form", _FORM)
-            _nonempty(ctx, fv, "form", *_FORM)
+            _nonempty(ctx, fv, "form", *(k for k in _FORM if _FORM[k][1]))
             form = FormMeta(**{k: fv.get(k, "") for k in _FORM})
         feeds_seen: dict[str, str] = {}
         for qpath, q in _question_paths_of(sections):

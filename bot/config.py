@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_origin, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "TUSOI_TELEGRAM_TOKEN"
@@ -32,6 +32,7 @@ class DatabaseSettings:
 class ReviewConfig:
     checklist: str = "checklists/nq04-2016.toml"
     form: str = "checklists/form-02-2023.toml"
+    other_forms: list[str] = field(default_factory=list)
     draft_template: str = "templates/docx/ban-kiem-diem-2023.docx"
     max_answer_chars: int = 50_000
 
@@ -113,9 +114,10 @@ def _section(cls: type, raw: Any, where: str, source: str) -> Any:
         if key not in known:
             raise ConfigError(f"{source}: {where}.{key}: unknown key (known: {', '.join(sorted(known))})")
         expected = hints[key]
-        if get_origin(expected) is list:  # a list of ints, e.g. reminders.nudge_days
+        if get_origin(expected) is list:  # reminders.nudge_days, review.other_forms
+            (item,) = get_args(expected)
             ok = isinstance(value, list) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value)
+                isinstance(v, item) and not isinstance(v, bool) for v in value)
             expected = list
         else:
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))

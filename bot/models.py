@@ -69,6 +69,7 @@ class Round:
     meeting_date: date
     member_due: date
     status: RoundStatus
+    form_id: str | None = None  # the form pack members fill in; None: the default
 
 
 @dataclass(frozen=True)

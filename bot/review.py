@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -50,7 +50,7 @@ class Texts:
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    draft_template: Path
+    draft_template: Path  # for a form pack whose [form] table names no template
     link_attempts: int = 5
     link_window: timedelta = timedelta(hours=1)
     max_answer_chars: int = 50_000
@@ -58,6 +58,7 @@ class ReviewSettings:
     invite_ttl: timedelta = timedelta(days=7)
     bundle_texts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rules: Rules | None = None
+    data_root: Path = Path()  # where a form pack's relative template path starts
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class _State:
     answers: Mapping[str, Answer]
     steps: list[Step]
     replacements: Mapping[str, list[Question]]
+    form: Pack
 
     @property
     def current(self) -> Step | None:
@@ -84,14 +86,16 @@ class ReviewService:
         form: Pack,
         texts: Texts,
         settings: ReviewSettings,
+        other_forms: Sequence[Pack] = (),
     ) -> None:
         self.store = store
         self.clock = clock
         self.checklist = checklist
-        self.form = form
+        self.form = form  # the default; a round may name another of ``forms``
+        self.forms = {p.id: p for p in (form, *other_forms)}
         self.texts = texts
         self.settings = settings
-        self.desk = Desk(store, clock, checklist, form,
+        self.desk = Desk(store, clock, checklist, self.form_of,
                          DeskSettings(settings.bot_username, settings.invite_ttl,
                                       settings.bundle_texts, settings.rules),
                          self._replacements)
@@ -194,14 +198,23 @@ class ReviewService:
             await self._carry_over(member, round_)
         return await self._state(member, round_, review)
 
+    def form_of(self, round_: Round) -> Pack:
+        """The form pack this round's members fill in."""
+        return self.forms.get(round_.form_id or "", self.form)
+
+    def template_of(self, form: Pack) -> Path:
+        named = form.form.template if form.form is not None else ""
+        return self.settings.data_root / named if named else self.settings.draft_template
+
     async def _state(self, member: Member, round_: Round, review: Review) -> _State:
         answers = await self.store.answers(review.id)
         replacements = await self._replacements(member, round_)
+        form = self.form_of(round_)
         steps = flow.build_steps(
-            self.checklist, self.form, is_leader=member.is_leader, answers=answers,
+            self.checklist, form, is_leader=member.is_leader, answers=answers,
             replacements=replacements,
         )
-        return _State(member, round_, review, answers, steps, replacements)
+        return _State(member, round_, review, answers, steps, replacements, form)
 
     # ----------------------------------------------------------------- own points (III-V)
 
@@ -214,7 +227,8 @@ class ReviewService:
         if review is None or review.decision != "accepted":
             return
         answers = await self.store.answers(review.id)
-        source = next((q for q in self.form.questions() if q.prefill == "shortcomings"), None)
+        source = next((q for q in self.form_of(previous).questions()
+                       if q.prefill == "shortcomings"), None)
         answer = answers.get(source.id) if source else None
         if answer is None or not answer.value:
             return
@@ -226,7 +240,7 @@ class ReviewService:
 
     async def _replacements(self, member: Member, round_: Round) -> dict[str, list[Question]]:
         """The member's own questions for sections III, IV and V, if there are any."""
-        by_slot = {q.feeds: q for q in self.form.questions()}
+        by_slot = {q.feeds: q for q in self.form_of(round_).questions()}
         items = await self.store.review_items(round_.id, member.id)
         collective = (await self.store.collective_shortcomings(round_.id)
                       if member.is_leader else [])
@@ -445,9 +459,10 @@ class ReviewService:
                                          pending_warned=False)
         review = dataclasses.replace(review, cursor=None, status=status)
         answers = {**state.answers, step.qid: Answer(step.qid, value, skipped, vague, now)}
-        steps = flow.build_steps(self.checklist, self.form, is_leader=state.member.is_leader,
+        steps = flow.build_steps(self.checklist, state.form, is_leader=state.member.is_leader,
                                  answers=answers, replacements=state.replacements)
-        return _State(state.member, state.round, review, answers, steps, state.replacements)
+        return _State(state.member, state.round, review, answers, steps, state.replacements,
+                      state.form)
 
     async def _after_save(self, fresh: _State, step: Step) -> list[Screen]:
         screens: list[Screen] = []
@@ -472,10 +487,10 @@ class ReviewService:
         version = state.review.submitted_version + 1
         context = build_draft_context(
             cell=cell, member=state.member, round_=state.round, checklist=self.checklist,
-            form=self.form,
+            form=state.form,
             steps=state.steps, answers=state.answers, texts=self.texts.draft, now=now,
         )
-        docx = render_draft(self.settings.draft_template, context)
+        docx = render_draft(self.template_of(state.form), context)
         filename = draft_filename(self.texts.draft, state.member, state.round, version)
         version = await self.store.add_submission(state.review.id, filename, docx, now)
         document = Document(filename, docx)
@@ -609,7 +624,8 @@ class ReviewService:
         return Screen("review/summary", context, buttons=buttons)
 
     def _official(self, qid: str) -> list[Screen]:
-        question = self.checklist.question(qid) or self.form.question(qid)
+        question = self.checklist.question(qid) or next(
+            (q for f in self.forms.values() if (q := f.question(qid)) is not None), None)
         if question is None or question.official is None:
             return [Screen("review/no_official")]
         official = question.official

@@ -69,14 +69,14 @@ class Desk:
         store: OfficeStore,
         clock: Clock,
         checklist: Pack,
-        form: Pack,
+        form_of: Callable[[Round], Pack],
         settings: DeskSettings,
         replacements: Callable[[Member, Round], Any],
     ) -> None:
         self.store = store
         self.clock = clock
         self.checklist = checklist
-        self.form = form
+        self.form_of = form_of
         self.settings = settings
         self._replacements = replacements
 
@@ -197,7 +197,7 @@ class Desk:
         lines = []
         for line in await self.store.progress(actor.cell_id, round_.id):
             answers = await self.store.answers(line.review.id) if line.review else {}
-            steps = flow.build_steps(self.checklist, self.form, is_leader=line.member.is_leader,
+            steps = flow.build_steps(self.checklist, self.form_of(round_), is_leader=line.member.is_leader,
                                      answers=answers,
                                      replacements=await self._replacements(line.member, round_))
             answered = len(steps) - flow.remaining(steps, answers)
@@ -364,7 +364,7 @@ class Desk:
         for line in await self.store.progress(actor.cell_id, round_.id):
             review = line.review
             answers = await self.store.answers(review.id) if review else {}
-            steps = flow.build_steps(self.checklist, self.form, is_leader=line.member.is_leader,
+            steps = flow.build_steps(self.checklist, self.form_of(round_), is_leader=line.member.is_leader,
                                      answers=answers,
                                      replacements=await self._replacements(line.member, round_))
             facts = review_facts(steps, answers)

@@ -129,6 +129,8 @@ async def cmd_invite(core: Core, args: argparse.Namespace) -> None:
 
 async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
     await _require_cell(core, args.cell)
+    if args.form is not None and args.form not in core.service.forms:
+        raise OperatorError("no_form", form=args.form, known=sorted(core.service.forms))
     deadlines = _deadlines(core, parse_vn_date(args.meeting, local_day(core.clock.now())))
     meeting = deadlines.meeting
     year = args.year or meeting.year
@@ -137,7 +139,7 @@ async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
         raise OperatorError("round_already_open", cell=args.cell)
     async with core.store.transaction():
         round_id = await core.store.add_round(
-            args.cell, year, title, meeting, deadlines.member_due, core.clock.now()
+            args.cell, year, title, meeting, deadlines.member_due, core.clock.now(), args.form
         )
     planned = await core.replan(round_id)
     say(core, "round_opened", id=round_id, title=title, deadlines=deadlines, planned=planned)
@@ -269,6 +271,7 @@ def parser() -> argparse.ArgumentParser:
     ropen.add_argument("--meeting", required=True, help="meeting date, e.g. 18/12/2026")
     ropen.add_argument("--year", type=int, help="year under review (default: the meeting's)")
     ropen.add_argument("--title")
+    ropen.add_argument("--form", help="form pack id (default: review.form); see review.other_forms")
     rmove = rnd.add_parser("move", help="move the meeting of the cell's open round; "
                            "deadlines and reminders are planned again")
     rmove.add_argument("--cell", type=int, required=True)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
 from bot.proposal import load_rules
-from bot.config import Settings
+from bot.config import ROOT, Settings
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
 from bot.workdays import WorkCalendar
@@ -74,9 +74,13 @@ class Core:
 
 def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     clock = clock or SystemClock()
-    checklist, form = load_packs(
-        settings.data_path(settings.review.checklist), settings.data_path(settings.review.form)
-    )
+    checklist_path = settings.data_path(settings.review.checklist)
+    checklist, form = load_packs(checklist_path, settings.data_path(settings.review.form))
+    other_forms = [load_packs(checklist_path, settings.data_path(path))[1]
+                   for path in settings.review.other_forms]
+    ids = [p.id for p in (form, *other_forms)]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"review.other_forms: form pack ids must differ, got {ids}")
     renderer = Renderer()
     template = settings.data_path(settings.review.draft_template)
     if not template.is_file():
@@ -99,6 +103,12 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             invite_ttl=timedelta(hours=invites.ttl_hours),
             bundle_texts=load_bundle_texts(),
             rules=load_rules(),
+            data_root=ROOT,
         ),
+        other_forms,
     )
+    for pack in service.forms.values():
+        if not service.template_of(pack).is_file():
+            raise FileNotFoundError(
+                f"form pack {pack.id}: no such Word template: {service.template_of(pack)}")
     return Core(settings, db, store, service, renderer, calendar, clock)

@@ -40,6 +40,7 @@ def _round(row: aiosqlite.Row) -> Round:
         id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
         meeting_date=date.fromisoformat(row["meeting_date"]),
         member_due=date.fromisoformat(row["member_due"]), status=RoundStatus(row["status"]),
+        form_id=row["form_id"],
     )
 
 
@@ -239,12 +240,13 @@ class SqliteStore:
     # ------------------------------------------------------------- rounds
 
     async def add_round(
-        self, cell_id: int, year: int, title: str, meeting: date, member_due: date, now: datetime
+        self, cell_id: int, year: int, title: str, meeting: date, member_due: date, now: datetime,
+        form_id: str | None = None,
     ) -> int:
         return await self._run(
-            "INSERT INTO rounds (cell_id, year, title, meeting_date, member_due, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (cell_id, year, title, meeting.isoformat(), member_due.isoformat(), _ts(now)),
+            "INSERT INTO rounds (cell_id, year, title, meeting_date, member_due, created_at,"
+            " form_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (cell_id, year, title, meeting.isoformat(), member_due.isoformat(), _ts(now), form_id),
         )
 
     async def close_round(self, round_id: int) -> None:

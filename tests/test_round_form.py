@@ -1,0 +1,84 @@
+"""The form version is data chosen per round: a cell can move to a new form pack in a new
+round while an old round keeps the form its drafts were written on."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import docx
+import pytest
+
+from bot.config import ReviewConfig, Settings
+from handlers.cli import main as tusoi_main
+from handlers.wiring import Core, build_core
+from tests.conftest import REPO, FixedClock, make_settings, seed
+from tests.test_review import answer_checklist, answer_form, linked
+
+
+def variant_pack(tmp_path: Path) -> Path:
+    """The 2023 form under another id and form code: a stand-in for a future form pack."""
+    text = (REPO / "checklists" / "form-02-2023.toml").read_text(encoding="utf-8")
+    text = text.replace('id = "form-02-2023"', 'id = "form-variant"', 1)
+    text = text.replace("Mẫu 02A-HD KĐ.ĐG 2023", "Mẫu THỬ-A").replace(
+        "Mẫu 02B-HD KĐ.ĐG 2023", "Mẫu THỬ-B")
+    text = text.replace('template = "templates/docx/', f'template = "{REPO}/templates/docx/')
+    path = tmp_path / "form-variant.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def two_form_core(tmp_path: Path) -> AsyncIterator[Core]:
+    base = make_settings(tmp_path)
+    settings = dataclasses.replace(base, review=dataclasses.replace(
+        ReviewConfig(), other_forms=[str(variant_pack(tmp_path))]))
+    core = build_core(settings, FixedClock())  # type: ignore[arg-type]
+    await core.open()
+    yield core
+    await core.close()
+
+
+async def draft_text(core: Core, chat_name: str, member_id: int, s) -> str:  # type: ignore[no-untyped-def]
+    chat = await linked(core, s, member_id, chat_name)
+    await answer_checklist(chat)
+    await answer_form(chat)
+    await chat.press(chat.button("submit"))
+    content = chat.screen("review/submitted").document.content  # type: ignore[union-attr]
+    return "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+
+
+async def test_each_round_prints_its_own_form(two_form_core: Core) -> None:
+    core = two_form_core
+    assert set(core.service.forms) == {"form-02-2023", "form-variant"}
+    s = await seed(core)  # its round names no form: the default
+    assert "Mẫu 02A-HD KĐ.ĐG 2023" in await draft_text(core, "m", s.member_id, s)
+
+    await core.store.close_round(s.round_id)
+    async with core.store.transaction():
+        await core.store.add_round(s.cell_id, 2027, "Kiểm điểm năm 2027", date(2027, 12, 17),
+                                   date(2027, 12, 10), core.clock.now(), "form-variant")
+    chat = await linked(core, s, s.leader_id, "lead")
+    await answer_checklist(chat)
+    await answer_form(chat)
+    await chat.press(chat.button("submit"))
+    content = chat.screen("review/submitted").document.content  # type: ignore[union-attr]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+    assert "Mẫu THỬ-B" in text and "02B-HD" not in text
+
+
+def test_round_open_refuses_an_unknown_form(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
+    assert tusoi_main(["--config", str(config), "cell", "add", "--name", "A"]) == 0
+    code = tusoi_main(["--config", str(config), "round", "open", "--cell", "1",
+                       "--meeting", "thứ Sáu 18/12/2026", "--form", "form-2025-2a"])
+    assert code == 1
+    assert "Không có gói biểu mẫu «form-2025-2a»" in capsys.readouterr().err
+
+
+def test_default_settings_name_one_form() -> None:
+    assert Settings().review.other_forms == []
