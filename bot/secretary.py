@@ -203,6 +203,7 @@ class Desk:
             answered = len(steps) - flow.remaining(steps, answers)
             lines.append({"id": line.member.id, "name": line.member.full_name,
                           "status": status_of(line), "answered": answered, "total": len(steps),
+                          "unreachable": line.linked and not line.reachable,
                           "version": line.review.submitted_version if line.review else 0})
         return lines
 

@@ -403,6 +403,8 @@ class SqliteStore:
         rows = await self._all(
             "SELECT m.*,"
             " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
+            " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id"
+            "  AND a.unreachable_at IS NULL) AS reachable,"
             " r.id AS review_id,"
             " (SELECT COUNT(*) FROM answers x WHERE x.review_id = r.id AND x.skipped = 0) AS answered"
             " FROM members m LEFT JOIN reviews r ON r.member_id = m.id AND r.round_id = ?"
@@ -412,8 +414,8 @@ class SqliteStore:
         result = []
         for row in rows:
             review = await self.review(row["review_id"]) if row["review_id"] else None
-            result.append(MemberProgress(_member(row), bool(row["linked"]), True, review,
-                                         int(row["answered"] or 0)))
+            result.append(MemberProgress(_member(row), bool(row["linked"]), bool(row["reachable"]),
+                                         review, int(row["answered"] or 0)))
         return result
 
     async def set_decision(

@@ -252,3 +252,16 @@ async def test_invites_are_reissued_and_revoked(core: Core) -> None:
     fresh = sec.screen("secretary/invite").context["code"]
     await new.say(f"liên kết {fresh}")
     assert new.templates()[0] == "link/ok"
+
+
+async def test_tracker_flags_a_member_who_blocked_the_bot(core: Core) -> None:
+    from storage.reminders import ReminderStore
+
+    s = await seed(core)
+    sec = await linked(core, s, s.secretary_id, "sec")
+    await linked(core, s, s.member_id, "m")
+    await ReminderStore(core.db, channel="test").mark_unreachable("m", core.clock.now())
+    await sec.say("/chibo")
+    html = core.renderer.html(sec.screen("secretary/tracker"))
+    assert "Trần Thị Bình: chưa bắt đầu ⚠️ đã chặn bot" in html
+    assert "Lê Văn Cường: chưa liên kết\n" in html
