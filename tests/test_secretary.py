@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.models import Role
-from bot.screens import Button, Incoming, Press
+from bot.screens import Button, Document, Incoming, Press
 from handlers.wiring import Core
 from tests.conftest import Chat, Seed, seed
 from tests.test_review import answer_checklist, answer_form, linked, review_id
@@ -265,3 +265,44 @@ async def test_tracker_flags_a_member_who_blocked_the_bot(core: Core) -> None:
     html = core.renderer.html(sec.screen("secretary/tracker"))
     assert "Trần Thị Bình: chưa bắt đầu ⚠️ đã chặn bot" in html
     assert "Lê Văn Cường: chưa liên kết\n" in html
+
+
+ROSTER = ("Họ và tên,Ngày sinh,Chức vụ Đảng,Chức vụ chính quyền,Chức vụ đoàn thể,"
+          "Đơn vị công tác,Lãnh đạo\nNgô Văn Mới,04/04/1984,,,,,\n").encode()
+
+
+async def test_two_secretaries_confirming_one_roster_import_it_once(core: Core) -> None:
+    s = await seed(core)
+    now = core.clock.now()
+    async with core.store.transaction():
+        deputy_id = await core.store.add_member(s.cell_id, "Phó Bí Thư", now, role=Role.DEPUTY)
+        await core.store.link_account("test", "deputy", deputy_id, now)
+    sec = await linked(core, s, s.secretary_id, "sec")
+    deputy = Chat(core, "deputy")
+    sent = await core.service.handle(Incoming(
+        "test", "sec", document=Document("ds.csv", ROSTER)))
+    assert [x.template for x in sent] == ["secretary/roster_preview"]
+    confirm = next(b for row in sent[0].buttons for b in row if b.qid == "rok")
+    await sec.press(confirm)
+    await deputy.press(confirm)  # the same button, pressed by the deputy a moment later
+    assert sec.templates() == ["secretary/roster_imported"]
+    assert deputy.templates() == ["secretary/roster_done_already"]
+    names = [m.full_name for m in await core.store.members(s.cell_id)]
+    assert names.count("Ngô Văn Mới") == 1
+
+
+async def test_a_draft_returned_while_its_member_is_writing_keeps_their_words(core: Core) -> None:
+    s = await seed(core)
+    sec = await linked(core, s, s.secretary_id, "sec")
+    member = await submitted(core, s, s.member_id, "m")
+    await member.say("/xemlai")
+    await member.say("28")  # I.1, a text question
+    await member.say("Bổ sung: đã hoàn thành 3 chuyên đề")
+    await sec.press(desk("ret", s.member_id))
+    await sec.say("Cần cụ thể hơn")
+    await member.press(member.button("done"))
+    answers = await core.store.answers(await review_id(core, s, s.member_id))
+    assert answers["f-i1"].value == "Bổ sung: đã hoàn thành 3 chuyên đề"
+    await member.say("/xemlai")
+    await member.press(member.button("resubmit"))
+    assert member.screen("review/submitted").context["version"] == 2
