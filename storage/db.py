@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -90,6 +91,26 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
+
+
+class Queries:
+    """What every store is built on: each helper is one hop to aiosqlite's thread. On a
+    busy bot the hops, not SQLite, are what costs (bench/bench_flow.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        rows = await self.db.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)  # type: ignore[arg-type]
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self.db.conn.execute_fetchall(sql, tuple(params)))
+
+    async def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute one write; return the new row id."""
+        cursor = await self.db.conn.execute(sql, tuple(params))
+        return cursor.lastrowid or 0
 
 
 def utcnow() -> datetime:

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.reminders import DueReminder, Kind, Planned, Recipient
-from storage.db import Database
+from storage.db import Database, Queries
 
 
 def _ts(value: datetime) -> str:
@@ -52,16 +52,13 @@ class TallyLine:
     done: bool
 
 
-class ReminderStore:
+class ReminderStore(Queries):
     """Reminder rows for one sending channel (``telegram``)."""
 
     def __init__(self, db: Database, channel: str = "telegram") -> None:
-        self.db = db
+        super().__init__(db)
         self.channel = channel
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
 
     # ------------------------------------------------------------- planning inputs
 
@@ -203,12 +200,12 @@ class ReminderStore:
         """Rows a crash left ``sending`` count as sent: their message may have gone out, and
         a reminder lost is better than a reminder doubled."""
         async with self.db.transaction():
-            async with self.db.conn.execute(
+            cursor = await self.db.conn.execute(
                 "UPDATE reminders SET status = 'sent', sent_at = ?,"
                 " note = 'in flight when the bot stopped; not resent' WHERE status = 'sending'",
                 (_ts(now),),
-            ) as cur:
-                return cur.rowcount
+            )
+            return cursor.rowcount
 
     async def next_wake(self) -> datetime | None:
         rows = await self._all(
@@ -220,12 +217,11 @@ class ReminderStore:
     async def mark_unreachable(self, chat_id: str, now: datetime) -> int | None:
         """The person behind ``chat_id`` blocked the bot; return their member id the first
         time (None if already marked or unknown)."""
-        async with self.db.conn.execute(
+        row = await self._one(
             "UPDATE accounts SET unreachable_at = ? WHERE channel = ? AND external_id = ?"
             " AND unreachable_at IS NULL RETURNING member_id",
             (_ts(now), self.channel, chat_id),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return int(row["member_id"]) if row else None
 
     async def is_unreachable(self, chat_id: str) -> bool:
@@ -236,11 +232,11 @@ class ReminderStore:
 
     async def clear_unreachable(self, chat_id: str) -> bool:
         """The person wrote to the bot again: reachable once more."""
-        async with self.db.conn.execute(
+        cursor = await self.db.conn.execute(
             "UPDATE accounts SET unreachable_at = NULL WHERE channel = ? AND external_id = ?"
             " AND unreachable_at IS NOT NULL", (self.channel, chat_id),
-        ) as cur:
-            return cur.rowcount > 0
+        )
+        return cursor.rowcount > 0
 
     async def officers(self, cell_id: int) -> list[int]:
         rows = await self._all(

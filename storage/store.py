@@ -18,7 +18,7 @@ from bot.models import (
     ReviewStatus, Role, Round, RoundStatus, RosterUpload, Submission,
 )
 from bot.ports import Redeem
-from storage.db import Database
+from storage.db import Queries
 
 
 def _ts(value: datetime) -> str:
@@ -60,29 +60,11 @@ def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
     )
 
 
-class SqliteStore:
+class SqliteStore(Queries):
     """The one implementation of ``bot.ports.Store``, plus what operators need."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
-
-    # Each helper is one hop to aiosqlite's thread: on a busy bot the hops, not SQLite,
-    # are what costs (bench/bench_flow.py).
-
-    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        rows = await self.db.conn.execute_fetchall(sql, params)
-        return next(iter(rows), None)  # type: ignore[arg-type]
-
-    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-        return list(await self.db.conn.execute_fetchall(sql, params))
-
-    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Execute one write; return the new row id."""
-        cursor = await self.db.conn.execute(sql, params)
-        return cursor.lastrowid or 0
 
     # ------------------------------------------------------------- events
 
