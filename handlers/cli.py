@@ -319,6 +319,18 @@ async def _operate(core: Core, args: argparse.Namespace) -> None:
         await core.close()
 
 
+def configure_logging(level: str) -> None:
+    """Our own loggers at ``level``; libraries never below the point where they would print
+    secrets: httpx logs URLs (they contain the bot token); PTB at DEBUG logs every Bot API
+    call's parameters and aiosqlite every statement's, and both contain what members wrote."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
+                        ("telegram", logging.INFO), ("apscheduler", logging.INFO),
+                        ("aiosqlite", logging.INFO)):
+        library = logging.getLogger(name)
+        library.setLevel(max(floor, logging.getLogger().getEffectiveLevel()))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     config = args.config or (Path("tusoi.toml") if Path("tusoi.toml").is_file() else None)
@@ -327,9 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tusoi: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain the bot token
+    configure_logging(settings.logging.level)
     command = args.command or "run"
     try:
         if command == "checklist":

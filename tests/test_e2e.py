@@ -31,7 +31,9 @@ def write_config(tmp_path: Path, api: FakeBotApi) -> Path:
     config.write_text(
         f'[database]\npath = "{tmp_path / "tusoi.sqlite3"}"\n'
         f'[telegram]\ntoken = "123456:E2E-TOKEN"\nbase_url = "{api.base_url}"\n'
-        f'base_file_url = "{api.base_file_url}"\nbot_username = "tusoi_test_bot"\npoll_timeout = 1\n',
+        f'base_file_url = "{api.base_file_url}"\nbot_username = "tusoi_test_bot"\npoll_timeout = 1\n'
+        # The most talkative level: even then no token and no answer may reach the log.
+        '[logging]\nlevel = "DEBUG"\n',
         encoding="utf-8",
     )
     return config

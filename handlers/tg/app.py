@@ -75,8 +75,7 @@ def build_application(
 
 
 def run_polling(core: Core) -> None:
-    # httpx logs every request URL at INFO, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Run until stopped. Logging is set up by the caller (handlers.cli.configure_logging)."""
     app = build_application(core)
     app.run_polling(allowed_updates=Update.ALL_TYPES,
                     timeout=core.settings.telegram.poll_timeout, drop_pending_updates=False)
