@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class ReviewSettings:
     bundle_texts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rules: Rules | None = None
     data_root: Path = Path()  # where a form pack's relative template path starts
+    # When the collective draft must reach participants (counted in working days), if known.
+    collective_due: Callable[[Round], date | None] = lambda round_: None
 
 
 @dataclass(frozen=True)
@@ -550,6 +552,8 @@ class ReviewService:
             and state.review.submitted_version > 0,
             "decision": state.review.decision,
             "comment": state.review.decision_comment,
+            "collective_due": (self.settings.collective_due(state.round)
+                               if is_officer(state.member) else None),
         }
 
     def _welcome(self, state: _State) -> list[Screen]:

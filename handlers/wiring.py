@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
@@ -17,7 +17,8 @@ from bot.proposal import load_rules
 from bot.config import ROOT, Settings
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
-from bot.workdays import WorkCalendar
+from bot.models import Round
+from bot.workdays import WorkCalendar, YearNotCovered
 from handlers.render import Renderer
 from storage.db import Database
 from storage.reminders import ReminderStore
@@ -72,6 +73,17 @@ class Core:
         return total
 
 
+def collective_due(calendar: WorkCalendar, settings: Settings, round_: Round) -> date | None:
+    """The last day the collective draft can go out for this round's meeting."""
+    try:
+        return calendar.working_days_before(
+            round_.meeting_date, settings.calendar.collective_lead_days,
+            settings.calendar.convention,  # type: ignore[arg-type]
+        ).send_by
+    except YearNotCovered:
+        return None
+
+
 def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     clock = clock or SystemClock()
     checklist_path = settings.data_path(settings.review.checklist)
@@ -104,6 +116,7 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             bundle_texts=load_bundle_texts(),
             rules=load_rules(),
             data_root=ROOT,
+            collective_due=lambda round_: collective_due(calendar, settings, round_),
         ),
         other_forms,
     )

@@ -306,3 +306,15 @@ async def test_a_draft_returned_while_its_member_is_writing_keeps_their_words(co
     await member.say("/xemlai")
     await member.press(member.button("resubmit"))
     assert member.screen("review/submitted").context["version"] == 2
+
+
+async def test_officers_see_the_collective_draft_date_members_do_not(core: Core) -> None:
+    s = await seed(core)  # meeting Friday 18/12/2026
+    sec = await linked(core, s, s.secretary_id, "sec")
+    member = await linked(core, s, s.member_id, "m")
+    # Strict count: 15, 16 and 17/12 lie wholly between sending and the meeting.
+    assert sec.screen("review/welcome").context["collective_due"] == date(2026, 12, 14)
+    html = core.renderer.html(sec.screen("review/welcome"))
+    assert "Dự thảo báo cáo tập thể gửi chậm nhất: Thứ Hai, 14/12/2026" in html
+    assert member.screen("review/welcome").context["collective_due"] is None
+    assert "Dự thảo báo cáo tập thể" not in core.renderer.html(member.screen("review/welcome"))
