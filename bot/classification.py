@@ -32,7 +32,7 @@ class Warning:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _party_level(steps: list[Step], answers: Mapping[str, Answer]) -> Step | None:
+def _party_level(steps: list[Step]) -> Step | None:
     """The form question whose options are the four levels (the party-member rating)."""
     for step in steps:
         ids = {o.id for o in step.question.options}
@@ -43,7 +43,7 @@ def _party_level(steps: list[Step], answers: Mapping[str, Answer]) -> Step | Non
 
 def check(steps: list[Step], answers: Mapping[str, Answer]) -> list[Warning]:
     """Warnings about the chosen level given the admitted manifestations and the score."""
-    level_step = _party_level(steps, answers)
+    level_step = _party_level(steps)
     if level_step is None:
         return []
     chosen = answers.get(level_step.qid)

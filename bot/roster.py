@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.draft import clean_line
+from bot.text import strip_marks
 
 # Our field ids, in the order the roster shows them.
 FIELDS: tuple[str, ...] = (
@@ -168,10 +169,7 @@ class _FileProblem(Exception):
 
 def fold(text: str) -> str:
     """"Họ và tên (*)" -> "hovaten": what header matching and duplicate checks compare."""
-    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", text)
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    bare = bare.replace("đ", "d")
+    bare = strip_marks(re.sub(r"\([^)]*\)|\[[^\]]*\]", "", text))
     return "".join(ch for ch in bare if ch.isalnum() or ch in "✓✔")
 
 

@@ -214,14 +214,12 @@ class Desk:
         counts: dict[str, int] = {}
         for line in lines:
             counts[line["status"]] = counts.get(line["status"], 0) + 1
-        rows = [(button("member", "mem", line["id"]),) for line in lines]
         buttons = tuple(
             [(Button("member", "s", line["id"], "mem", text=f"{n}. {line['name']}"),)
              for n, line in enumerate(lines, start=1)]
             + [(button("remind_all", "rall"),), (button("add_collective", "col"),
                                                  button("bundle", "bnd"))]
         )
-        del rows
         return Screen("secretary/tracker", {"round": round_.title, "due": round_.member_due,
                                             "meeting": round_.meeting_date, "lines": lines,
                                             "counts": counts, "total": len(lines)},

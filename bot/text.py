@@ -26,14 +26,19 @@ def clean_text(raw: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-def fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics and spaces: "Quay lại" -> "quaylai".
+def strip_marks(text: str) -> str:
+    """Lower-case and without Vietnamese diacritics: "Thứ Sáu, Đảng" -> "thu sau, dang".
 
-    Used only to recognise typed keywords, never to store answers.
+    For matching what people type (keywords, headers, weekdays), never for storing it.
     """
-    decomposed = unicodedata.normalize("NFD", clean_text(text).lower())
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return bare.replace("đ", "d").replace(" ", "")
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.replace("đ", "d")
+
+
+def fold(text: str) -> str:
+    """Typed keywords without diacritics, case or spaces: "Quay lại" -> "quaylai"."""
+    return strip_marks(clean_text(text)).replace(" ", "")
 
 
 def chunk(text: str, limit: int) -> list[str]:

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import holidays
 
+from bot.text import strip_marks
+
 __all__ = [
     "WEEKDAYS_VI",
     "TEMPLATE_FILTERS",
@@ -382,9 +384,7 @@ def _dates_of_year(year: int) -> Iterator[date]:
 
 def _fold(text: str) -> str:
     """Lower-case, strip diacritics, keep spaces: "Thứ Sáu" -> "thu sau"."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return " ".join(bare.replace("đ", "d").split())
+    return " ".join(strip_marks(text).split())
 
 
 _WEEKDAY_WORDS = {"hai": 0, "ba": 1, "tu": 2, "bon": 2, "nam": 3, "sau": 4, "bay": 5}
