@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bundle import (  # noqa: E402
+from bot.bundle import (
     SUBMITTED, BundleMember, build_bundle, load_texts, proposal_inputs,
 )
-from bot.draft import TEMPLATE_2023, render_draft, sample_context  # noqa: E402
-from bot.models import Cell  # noqa: E402
-from bot.proposal import load_rules, propose  # noqa: E402
+from bot.draft import TEMPLATE_2023, render_draft, sample_context
+from bot.models import Cell
+from bot.proposal import load_rules, propose
 
 LEVELS = ("htxs", "htt", "htt", "htt", "ht")
 

@@ -29,13 +29,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
 
-from bot.config import DatabaseSettings, ReminderConfig, Settings, TelegramSettings  # noqa: E402
-from bot.reminders import Recipient, RoundDates, collective_due, plan  # noqa: E402
-from handlers.tg.reminders import ReminderSender  # noqa: E402
-from handlers.wiring import build_core  # noqa: E402
+from bot.config import DatabaseSettings, ReminderConfig, Settings, TelegramSettings
+from bot.reminders import Recipient, RoundDates, collective_due, plan
+from handlers.tg.reminders import ReminderSender
+from handlers.wiring import build_core
 
 FIRST_CHAT = 10_000_000
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hà Nội

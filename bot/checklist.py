@@ -324,10 +324,10 @@ class _Ctx:
 
 def _syntax_message(raw: str) -> str:
     # tomllib says "Invalid value (at line 3, column 5)"; lead with the position.
-    m = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", raw, re.S)
+    m = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", raw, re.DOTALL)
     if m:
         return f"TOML syntax error at line {m[2]}, column {m[3]}: {m[1]}"
-    m = re.match(r"^(.*) \(at end of document\)$", raw, re.S)
+    m = re.match(r"^(.*) \(at end of document\)$", raw, re.DOTALL)
     if m:
         return f"TOML syntax error at the end of the file: {m[1]}"
     return f"TOML syntax error: {raw}"

@@ -166,7 +166,7 @@ def _levels(raw: Any, path: str) -> list[dict[str, Any]]:
                 "checked": bool(_require(entry, "checked", f"{entry_path}.checked")),
             }
         )
-    if sum(level["checked"] for level in levels) > 1:
+    if sum(1 for level in levels if level["checked"]) > 1:
         raise DraftContextError(path, "more than one level is checked")
     return levels
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.models import (
     Account, Answer, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem, Round,
-    RosterUpload, Submission,
+    Role, RosterUpload, Submission,
 )
 
 
@@ -123,9 +123,16 @@ class OfficeStore(Store, Protocol):
     async def find_member(
         self, cell_id: int, full_name: str, birth_date: str | None
     ) -> Member | None: ...
-    async def add_member(self, cell_id: int, full_name: str, now: datetime,
-                         **fields: object) -> int: ...
-    async def update_member_posts(self, member_id: int, **fields: object) -> None: ...
+    async def add_member(
+        self, cell_id: int, full_name: str, now: datetime, *, birth_date: str | None = None,
+        party_post: str | None = None, gov_post: str | None = None,
+        mass_post: str | None = None, work_unit: str | None = None, is_leader: bool = False,
+        role: Role = Role.MEMBER, joined_on: str | None = None,
+    ) -> int: ...
+    async def update_member_posts(
+        self, member_id: int, *, party_post: str | None, gov_post: str | None,
+        mass_post: str | None, work_unit: str | None, is_leader: bool, joined_on: str | None,
+    ) -> None: ...
     async def deactivate_member(self, member_id: int) -> None: ...
     async def add_invite(
         self, member_id: int, code_hash: str, now: datetime, expires_at: datetime

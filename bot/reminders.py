@@ -38,8 +38,8 @@ __all__ = [
     "parse_clock",
     "plan",
     "quiet_until",
-    "replan",
     "reminder_id",
+    "replan",
 ]
 
 # Vietnam has kept UTC+7 without daylight saving since 1975.

@@ -129,8 +129,8 @@ class ReviewService:
         code = normalise_code(folded[len("lienket"):])
         if folded.startswith("lienket") and LINK_CODE.fullmatch(code):
             return Press(LINK, arg=code)
-        action = self.texts.keywords.get(folded)
-        return Press(action) if action else None
+        keyword = self.texts.keywords.get(folded)
+        return Press(keyword) if keyword else None
 
     # ----------------------------------------------------------------- dispatch
 

@@ -245,7 +245,7 @@ _BINARY_MAGIC: tuple[bytes, ...] = (
 
 def _kind(content: bytes) -> str:
     """"xlsx", "csv", "old_excel" or "other", from the bytes (never the file name)."""
-    if content.startswith(b"PK\x03\x04") or content.startswith(b"PK\x05\x06"):
+    if content.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
                 names = set(archive.namelist())
@@ -275,9 +275,7 @@ def decode_text(content: bytes) -> tuple[str, str]:
     candidates: list[str]
     if content.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
-    elif content.startswith(codecs.BOM_UTF16_LE):
-        candidates = ["utf-16"]
-    elif content.startswith(codecs.BOM_UTF16_BE):
+    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
         head = content[:4000]

@@ -257,7 +257,8 @@ class Desk:
             return [Screen("secretary/no_round")]
         lines = await self.store.progress(actor.cell_id, round_.id)
         chosen = [x for x in lines if target is None or x.member.id == target.id]
-        reminded, unlinked = [], []
+        reminded: list[str] = []
+        unlinked: list[str] = []
         screens: list[Screen] = []
         for line in chosen:
             if status_of(line) in DONE:
@@ -310,7 +311,8 @@ class Desk:
 
     async def _split(self, cell_id: int, preview: RosterPreview) -> tuple[list[Any], list[Any]]:
         """Rows that are new people, and rows that update someone already on the roster."""
-        new, updated = [], []
+        new: list[Any] = []
+        updated: list[Any] = []
         for row in preview.rows:
             fields_ = row.member_fields()
             known = await self.store.find_member(cell_id, row.full_name, fields_["birth_date"])

@@ -24,8 +24,8 @@ import holidays
 from bot.text import strip_marks
 
 __all__ = [
-    "WEEKDAYS_VI",
     "TEMPLATE_FILTERS",
+    "WEEKDAYS_VI",
     "CalendarDataError",
     "Convention",
     "Countback",
@@ -433,6 +433,7 @@ def parse_vn_date(text: str, today: date) -> date:
             text=original,
         )
     g = match.groupdict()
+    year: int | None
     if g["iy"]:
         day, month, year = int(g["id"]), int(g["im"]), int(g["iy"])
     elif g["d"]:

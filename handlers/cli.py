@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.checklist import PackError, check_pack_file
 from bot.config import ConfigError, Settings, load_settings
@@ -23,6 +23,7 @@ from bot.invites import hash_code, new_code
 from bot.models import Role
 from bot.reminders import local_day
 from bot.workdays import (
+    Convention,
     DateParseError, YearNotCovered, calendar_year_context, workdays_before_context,
     parse_vn_date,
 )
@@ -214,7 +215,8 @@ def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     else:
         meeting = parse_vn_date(args.date, date.today())
         convention = args.convention or settings.calendar.convention
-        context = workdays_before_context(calendar, meeting, args.days, convention)
+        context = workdays_before_context(calendar, meeting, args.days,
+                                          cast(Convention, convention))
         print(renderer.render_text("cli/workdays_before", context), end="")
     return 0
 

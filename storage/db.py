@@ -102,7 +102,7 @@ class Queries:
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.db.conn.execute_fetchall(sql, tuple(params))
-        return next(iter(rows), None)  # type: ignore[arg-type]
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self.db.conn.execute_fetchall(sql, tuple(params)))

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
-import aiosqlite
 
 from bot.reminders import DueReminder, Kind, Planned, Recipient
 from storage.db import Database, Queries

@@ -44,7 +44,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -268,7 +268,7 @@ def parse_html(text: str) -> str:
         if m.group("ent"):
             ent = m.group("ent")
             if ent.startswith("#x"):
-                out.append(chr(int(ent[2:], 16)))
+                out.append(chr(int(ent, 0)))
             elif ent.startswith("#"):
                 out.append(chr(int(ent[1:])))
             else:
@@ -384,7 +384,7 @@ class FakeBotApi:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeBotApi:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -37,72 +37,72 @@ HNM = "https://hanoimoi.vn/tri-benh-vo-cam-thieu-nhiet-tinh-che-chan-ca-nhan-535
 # the pack file, so that an edit to either shows up as a failure.
 VERIFIED = {
     "g1-01": (
-        "Phai nhạt lý tưởng cách mạng; dao động, giảm sút niềm tin vào mục tiêu độc lập dân tộc "
+        ("Phai nhạt lý tưởng cách mạng; dao động, giảm sút niềm tin vào mục tiêu độc lập dân tộc "
         "và chủ nghĩa xã hội; hoài nghi, thiếu tin tưởng vào chủ nghĩa Mác - Lênin, tư tưởng Hồ "
-        "Chí Minh.",
+        "Chí Minh."),
         DV,
     ),
     "g1-02": (
-        "Xa rời tôn chỉ, mục đích của Đảng; không kiên định con đường đi lên chủ nghĩa xã hội; "
-        "phụ hoạ theo những nhận thức lệch lạc, quan điểm sai trái.",
+        ("Xa rời tôn chỉ, mục đích của Đảng; không kiên định con đường đi lên chủ nghĩa xã hội; "
+        "phụ hoạ theo những nhận thức lệch lạc, quan điểm sai trái."),
         DV,
     ),
     "g1-03": (
-        "Nhận thức sai lệch về ý nghĩa, tầm quan trọng của lý luận và học tập lý luận chính trị; "
+        ("Nhận thức sai lệch về ý nghĩa, tầm quan trọng của lý luận và học tập lý luận chính trị; "
         "lười học tập chủ nghĩa Mác - Lênin, tư tưởng Hồ Chí Minh, chủ trương, đường lối, nghị "
-        "quyết của Đảng, chính sách, pháp luật của Nhà nước.",
+        "quyết của Đảng, chính sách, pháp luật của Nhà nước."),
         DV,
     ),
     "g1-04": (
-        "Không chấp hành nghiêm các nguyên tắc tổ chức của Đảng; sa sút ý chí phấn đấu, không "
+        ("Không chấp hành nghiêm các nguyên tắc tổ chức của Đảng; sa sút ý chí phấn đấu, không "
         "gương mẫu trong công tác; né tránh trách nhiệm, thiếu trách nhiệm, trung bình chủ nghĩa, "
         "làm việc qua loa, đại khái, kém hiệu quả; không còn ý thức hết lòng vì nước, vì dân, "
-        "không làm tròn chức trách, nhiệm vụ được giao.",
+        "không làm tròn chức trách, nhiệm vụ được giao."),
         PLO,
     ),
     "g3-01": (
-        "Phản bác, phủ nhận chủ nghĩa Mác-Lênin, tư tưởng Hồ Chí Minh và các nguyên tắc tổ chức "
-        "của Đảng, nhất là nguyên tắc tập trung dân chủ; đòi thực hiện \"đa nguyên, đa đảng\".",
+        ("Phản bác, phủ nhận chủ nghĩa Mác-Lênin, tư tưởng Hồ Chí Minh và các nguyên tắc tổ chức "
+        "của Đảng, nhất là nguyên tắc tập trung dân chủ; đòi thực hiện \"đa nguyên, đa đảng\"."),
         BHD,
     ),
     "g3-02": (
-        "Phản bác, phủ nhận nền dân chủ xã hội chủ nghĩa, nhà nước pháp quyền xã hội chủ nghĩa; "
+        ("Phản bác, phủ nhận nền dân chủ xã hội chủ nghĩa, nhà nước pháp quyền xã hội chủ nghĩa; "
         "đòi thực hiện thể chế \"tam quyền phân lập\", phát triển \"xã hội dân sự\". Phủ nhận nền "
-        "kinh tế thị trường định hướng xã hội chủ nghĩa, chế độ sở hữu toàn dân về đất đai.",
+        "kinh tế thị trường định hướng xã hội chủ nghĩa, chế độ sở hữu toàn dân về đất đai."),
         BHD,
     ),
     "g3-03": (
-        "Nói, viết, làm trái quan điểm, chủ trương, đường lối của Đảng, chính sách, pháp luật của "
+        ("Nói, viết, làm trái quan điểm, chủ trương, đường lối của Đảng, chính sách, pháp luật của "
         "Nhà nước. Hạ thấp, phủ nhận những thành quả cách mạng; thổi phồng khuyết điểm của Đảng, "
         "Nhà nước. Xuyên tạc lịch sử, bịa đặt, vu cáo các lãnh tụ tiền bối và lãnh đạo Đảng, Nhà "
-        "nước.",
+        "nước."),
         BHD,
     ),
     "g3-04": (
-        "Kích động tư tưởng bất mãn, bất đồng chính kiến, chống đối trong nội bộ. Lợi dụng và sử "
+        ("Kích động tư tưởng bất mãn, bất đồng chính kiến, chống đối trong nội bộ. Lợi dụng và sử "
         "dụng các phương tiện thông tin, truyền thông, mạng xã hội để nói xấu, bôi nhọ, hạ thấp uy "
         "tín, vai trò lãnh đạo của Đảng, gây chia rẽ nội bộ, nghi ngờ trong cán bộ, đảng viên và "
-        "nhân dân.",
+        "nhân dân."),
         BHD,
     ),
     "g3-05": (
-        "Phủ nhận vai trò lãnh đạo tuyệt đối, trực tiếp về mọi mặt của Đảng đối với lực lượng vũ "
+        ("Phủ nhận vai trò lãnh đạo tuyệt đối, trực tiếp về mọi mặt của Đảng đối với lực lượng vũ "
         "trang; đòi \"phi chính trị hóa\" quân đội và công an; xuyên tạc đường lối quốc phòng toàn "
         "dân và an ninh nhân dân; chia rẽ quân đội với công an; chia rẽ nhân dân với quân đội và "
-        "công an.",
+        "công an."),
         BHD,
     ),
 }
 PARTIAL = {
     "g1-05": (
-        "Trong tự phê bình còn giấu giếm, không dám nhận khuyết điểm; khi có khuyết điểm thì "
+        ("Trong tự phê bình còn giấu giếm, không dám nhận khuyết điểm; khi có khuyết điểm thì "
         "thiếu thành khẩn, không tự giác nhận kỷ luật. Trong phê bình thì nể nang, né tránh, ngại "
-        "va chạm, thấy đúng không bảo vệ, thấy sai không đấu tranh…",
+        "va chạm, thấy đúng không bảo vệ, thấy sai không đấu tranh…"),
         PLO,
     ),
     "g2-05": (
-        "…thờ ơ, vô cảm, thiếu trách nhiệm trước những khó khăn, bức xúc và đòi hỏi chính đáng "
-        "của nhân dân…",
+        ("…thờ ơ, vô cảm, thiếu trách nhiệm trước những khó khăn, bức xúc và đòi hỏi chính đáng "
+        "của nhân dân…"),
         HNM,
     ),
     "g3-06": ("Móc nối, cấu kết với các thế lực thù địch, phản…", BHD),
@@ -288,8 +288,8 @@ def test_form_sections_and_lines(form: Pack) -> None:
     assert [s.title for s in form.sections] == [
         "I. Ưu điểm, kết quả đạt được",
         "II. Hạn chế, khuyết điểm và nguyên nhân",
-        "III. Kết quả khắc phục những hạn chế, khuyết điểm đã được cấp có thẩm quyền kết luận "
-        "hoặc được chỉ ra ở các kỳ kiểm điểm trước",
+        ("III. Kết quả khắc phục những hạn chế, khuyết điểm đã được cấp có thẩm quyền kết luận "
+        "hoặc được chỉ ra ở các kỳ kiểm điểm trước"),
         "IV. Giải trình những vấn đề được gợi ý kiểm điểm (nếu có)",
         "V. Làm rõ trách nhiệm của cá nhân đối với những hạn chế, khuyết điểm của tập thể (nếu có)",
         "VI. Phương hướng, biện pháp khắc phục hạn chế, khuyết điểm",

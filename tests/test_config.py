@@ -35,7 +35,7 @@ def test_token_from_environment_and_never_in_repr(tmp_path: Path) -> None:
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "handlers.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_process_refuses_to_start_on_bad_config(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ def console(tmp_path: Path, lines: list[str]) -> str:
     env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "handlers.cli", "console"], cwd=tmp_path,
-        input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120,
+        input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120, check=False,
         env={**env_free, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 0, result.stderr

@@ -83,9 +83,9 @@ def test_moving_the_meeting_moves_the_dated_reminders_but_not_the_invite() -> No
 # ------------------------------------------------------------------------ deciding
 
 def due(kind: Kind, at: datetime, **facts: object) -> DueReminder:
-    base: dict[str, object] = dict(id="x", kind=kind, due_at=at, round_open=True,
-                                   member_due=MEMBER_DUE, done=False, started=False,
-                                   reachable=True)
+    base: dict[str, object] = {"id": "x", "kind": kind, "due_at": at, "round_open": True,
+                                   "member_due": MEMBER_DUE, "done": False, "started": False,
+                                   "reachable": True}
     base.update(facts)
     return DueReminder(**base)  # type: ignore[arg-type]
 

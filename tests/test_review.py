@@ -278,7 +278,7 @@ async def test_closed_round_refuses_changes(core: Core) -> None:
 
 async def test_repeated_event_changes_nothing(core: Core) -> None:
     s = await seed(core)
-    chat = await linked(core, s, s.member_id)
+    await linked(core, s, s.member_id)
     incoming = Incoming("test", "u1", event_key="test:dup", text="1")
     first = await core.service.handle(incoming)
     again = await core.service.handle(incoming)

@@ -135,7 +135,7 @@ def test_windows_1258_with_combining_tones_comes_out_nfc() -> None:
 
 def test_undecodable_bytes_are_refused_with_a_reason() -> None:
     # Bytes that are neither UTF-8 nor valid Windows-1258 (0x81 and 0x8D are unassigned).
-    content = "Họ và tên,Ngày sinh,Lãnh đạo\n".encode("utf-8") + b"A\x81\x8d\xc3,01/01/1980,x\n"
+    content = "Họ và tên,Ngày sinh,Lãnh đạo\n".encode() + b"A\x81\x8d\xc3,01/01/1980,x\n"
     preview = parse_roster("ds.csv", content)
     assert preview.file_problem == "undecodable" and preview.rows == []
     assert "CSV UTF-8" in describe_file_problem(preview, TEXTS)

@@ -226,8 +226,8 @@ def test_override_reasons_are_stored_as_nfc(tmp_path: Path) -> None:
         '[[days]]\ndate = 2026-12-16\nkind = "holiday"\nreason = "x"\n',
         '[[days]]\ndate = 2027-01-04\nkind = "off"\nreason = "ngoài phạm vi"\n',
         '[[days]]\ndate = 2026-12-16\nkind = "off"\nreason = ""\n',
-        '[[days]]\ndate = 2026-12-16\nkind = "off"\nreason = "a"\n'
-        '[[days]]\ndate = 2026-12-16\nkind = "work"\nreason = "b"\n',
+        ('[[days]]\ndate = 2026-12-16\nkind = "off"\nreason = "a"\n'
+        '[[days]]\ndate = 2026-12-16\nkind = "work"\nreason = "b"\n'),
         '[[days]]\ndate = "2026-12-16"\nkind = "off"\nreason = "chuỗi, không phải ngày"\n',
         '[[days]]\ndate = 2026-12-16\nkind = "off"\nreason = "a"\nnote = "khoá lạ"\n',
         "saturday_is_workday = 1\n",

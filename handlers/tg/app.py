@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def build_application(
     core: Core, *, request: BaseRequest | None = None, rate_limit: bool = True
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """A ready-to-run Application: opens the database on start, closes it on stop.
 
     ``request`` replaces the network (benchmarks); ``rate_limit=False`` drops the
@@ -29,13 +29,13 @@ def build_application(
     if not settings.token:
         raise ValueError("telegram.token is empty")
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_init(app: Application) -> None:
         await core.open()
         menu = [BotCommand(c.command, c.description) for c in core.renderer.menu()]
         await app.bot.set_my_commands(menu)
         await reminders.start(app)  # settle a crash's in-flight reminders, plan, arm the jobs
 
-    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_shutdown(app: Application) -> None:
         await core.close()
 
     builder = (
@@ -49,7 +49,8 @@ def build_application(
     )
     if rate_limit:
         rate = core.settings.reminders.rate_per_second
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=rate, max_retries=3))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()

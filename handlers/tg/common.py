@@ -6,6 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from handlers.wiring import Core
@@ -46,5 +47,5 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await _say(update, context, "common/error")
-        except Exception:  # the reply itself may be what failed (network, blocked bot)
+        except TelegramError:  # the reply itself may be what failed (network, blocked bot)
             log.warning("could not send the error reply for update %s", update_id)

@@ -191,7 +191,7 @@ async def _plan_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("reminders re-planned: %d", await core.replan())
 
 
-async def start(app: Application) -> None:  # type: ignore[type-arg]
+async def start(app: Application) -> None:
     """At start-up: settle what a crash left in flight, plan every open round, arm the jobs."""
     core: Core = app.bot_data["core"]
     if not core.settings.reminders.enabled:

@@ -29,7 +29,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Length, Mm, Pt, RGBColor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_templates as base  # noqa: E402  (a sibling script, not a package)
+import build_templates as base
 
 SUMMARY_NAME = "tong-hop-kiem-diem.docx"
 MINUTES_NAME = "bien-ban-hop.docx"
