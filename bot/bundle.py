@@ -38,6 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import flow
 from bot.compose import VIETNAM
+from bot.config import ROOT
 from bot.draft import clean_line
 from bot.flow import Step
 from bot.models import Answer, Cell
@@ -49,7 +50,6 @@ from bot.proposal import (
     ProposalInput,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEXTS = ROOT / "templates" / "bundle.toml"
 SUMMARY_TEMPLATE = ROOT / "templates" / "docx" / "tong-hop-kiem-diem.docx"
 MINUTES_TEMPLATE = ROOT / "templates" / "docx" / "bien-ban-hop.docx"

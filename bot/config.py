@@ -14,12 +14,37 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-ROOT = Path(__file__).resolve().parents[1]
+
+
+def _data_root() -> Path:
+    """Where templates/, checklists/ and data/ live: the checkout (also an editable install),
+    or, in an installed wheel, the ``tusoi_data`` folder beside the packages."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "templates" / "labels.toml").is_file():
+        return checkout
+    installed = checkout / "tusoi_data"
+    return installed if installed.is_dir() else checkout
+
+
+ROOT = _data_root()
 TOKEN_ENV = "TUSOI_TELEGRAM_TOKEN"
 
 
 class ConfigError(Exception):
-    """A configuration problem, phrased for the operator, naming file and key."""
+    """A configuration problem naming the file and the key.
+
+    ``kind`` is an ASCII code and ``context`` its facts (``source``: the file, ``key``: the
+    dotted key or ``[section]``); ``templates/messages/cli/config_error.txt.j2`` words it
+    for the operator. ``str()`` is a terse English form for logs.
+    """
+
+    def __init__(self, kind: str, *, source: str = "", key: str = "", **context: Any) -> None:
+        self.kind = kind
+        self.context: dict[str, Any] = {"source": source, "key": key, "env": TOKEN_ENV,
+                                        **context}
+        detail = ", ".join(f"{k}={v}" for k, v in context.items())
+        where = ": ".join(x for x in (source, key) if x)
+        super().__init__(f"{where}: {kind}" + (f" ({detail})" if detail else ""))
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,7 @@ class TelegramSettings:
 @dataclass(frozen=True)
 class ConsoleSettings:
     drafts_dir: str = "drafts"
+    database: str = "tusoi-demo.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -104,15 +130,23 @@ class Settings:
         return path if path.is_absolute() else ROOT / path
 
 
+_TYPE_NAMES = {str: "str", int: "int", bool: "bool", float: "float", list: "list"}
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
+
+
 def _section(cls: type, raw: Any, where: str, source: str) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [{where}] must be a table")
+        raise ConfigError("not_a_table", source=source, key=f"[{where}]")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            raise ConfigError(f"{source}: {where}.{key}: unknown key (known: {', '.join(sorted(known))})")
+            raise ConfigError("unknown_key", source=source, key=f"{where}.{key}",
+                              known=sorted(known))
         expected = hints[key]
         if get_origin(expected) is list:  # reminders.nudge_days, review.other_forms
             (item,) = get_args(expected)
@@ -122,9 +156,9 @@ def _section(cls: type, raw: Any, where: str, source: str) -> Any:
         else:
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if not ok:
-            raise ConfigError(
-                f"{source}: {where}.{key}: expected {expected.__name__}, got {type(value).__name__}"
-            )
+            raise ConfigError("wrong_type", source=source, key=f"{where}.{key}",
+                              expected=_TYPE_NAMES.get(expected, expected.__name__),
+                              got=_type_name(value))
         values[key] = value
     return cls(**values)
 
@@ -138,16 +172,17 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{source}: file not found") from None
+            raise ConfigError("file_not_found", source=source) from None
+        except IsADirectoryError:
+            raise ConfigError("file_not_found", source=source) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+            raise ConfigError("not_toml", source=source, detail=str(exc)) from None
         hints = get_type_hints(Settings)
         values = {}
         for name, table in raw.items():
             if name not in hints:
-                raise ConfigError(
-                    f"{source}: [{name}]: unknown section (known: {', '.join(sorted(hints))})"
-                )
+                raise ConfigError("unknown_section", source=source, key=f"[{name}]",
+                                  known=sorted(hints))
             values[name] = _section(hints[name], table, name, source)
         settings = Settings(**values)
     token = env.get(TOKEN_ENV)
@@ -155,23 +190,30 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         settings = dataclasses.replace(
             settings, telegram=dataclasses.replace(settings.telegram, token=token)
         )
+    source = str(path) if path is not None else ""
     if settings.calendar.convention not in ("strict", "loose"):
-        raise ConfigError("calendar.convention: must be \"strict\" or \"loose\"")
-    _check_reminders(settings.reminders)
+        raise ConfigError("bad_choice", source=source, key="calendar.convention",
+                          allowed=["strict", "loose"], value=settings.calendar.convention)
+    if settings.console.database == settings.database.path:
+        raise ConfigError("demo_is_real", source=source, key="console.database",
+                          path=settings.database.path)
+    _check_reminders(settings.reminders, source)
     return settings
 
 
-def _check_reminders(config: ReminderConfig) -> None:
-    from bot.reminders import parse_clock
-
+def _check_reminders(config: ReminderConfig, source: str) -> None:
     for key in ("send_at", "quiet_start", "quiet_end"):
-        try:
-            parse_clock(getattr(config, key))
-        except ValueError:
-            raise ConfigError(f"reminders.{key}: expected a time as HH:MM, e.g. \"08:00\"") from None
+        hours, sep, minutes = getattr(config, key).partition(":")
+        if not (sep and hours.isascii() and hours.isdigit() and minutes.isascii()
+                and minutes.isdigit() and len(minutes) == 2 and int(hours) < 24
+                and int(minutes) < 60):
+            raise ConfigError("bad_clock", source=source, key=f"reminders.{key}",
+                              value=getattr(config, key))
     positive = ("rate_per_second", "in_flight", "check_seconds", "max_attempts", "overdue_gap_days")
     for key in positive:
         if getattr(config, key) < 1:
-            raise ConfigError(f"reminders.{key}: must be at least 1")
-    if config.overdue_max < 0 or any(n < 1 for n in config.nudge_days):
-        raise ConfigError("reminders.nudge_days / overdue_max: working days must be positive")
+            raise ConfigError("not_positive", source=source, key=f"reminders.{key}")
+    if config.overdue_max < 0:
+        raise ConfigError("negative", source=source, key="reminders.overdue_max")
+    if any(n < 1 for n in config.nudge_days):
+        raise ConfigError("not_positive", source=source, key="reminders.nudge_days")

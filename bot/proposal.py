@@ -19,8 +19,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from bot.config import ROOT
+
 LEVELS: tuple[str, ...] = ("htxs", "htt", "ht", "kht")  # highest first
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "classification.toml"
+DEFAULT_RULES = ROOT / "data" / "classification.toml"
 
 # Note codes on a row (Vietnamese in templates/bundle.toml, [proposal.notes]).
 NOT_SUBMITTED = "not_submitted"

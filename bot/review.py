@@ -22,6 +22,7 @@ from bot.draft import render_draft
 from bot.flow import Step
 from bot.invites import LENGTH, hash_code, normalise_code
 from bot.models import Answer, Member, Review, ReviewStatus, Round
+from bot.operations import Operations
 from bot.ports import Clock, OfficeStore, Redeem
 from bot.proposal import Rules
 from bot.secretary import DESK, Desk, DeskSettings, is_officer
@@ -54,8 +55,6 @@ class ReviewSettings:
     link_attempts: int = 5
     link_window: timedelta = timedelta(hours=1)
     max_answer_chars: int = 50_000
-    bot_username: str = ""
-    invite_ttl: timedelta = timedelta(days=7)
     bundle_texts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rules: Rules | None = None
     data_root: Path = Path()  # where a form pack's relative template path starts
@@ -89,6 +88,8 @@ class ReviewService:
         texts: Texts,
         settings: ReviewSettings,
         other_forms: Sequence[Pack] = (),
+        *,
+        operations: Operations,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -98,9 +99,8 @@ class ReviewService:
         self.texts = texts
         self.settings = settings
         self.desk = Desk(store, clock, checklist, self.form_of,
-                         DeskSettings(settings.bot_username, settings.invite_ttl,
-                                      settings.bundle_texts, settings.rules),
-                         self._replacements)
+                         DeskSettings(settings.bundle_texts, settings.rules),
+                         self._replacements, operations)
 
     # ----------------------------------------------------------------- entry point
 

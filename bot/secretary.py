@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from bot import flow
 from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
 from bot.checklist import Pack
-from bot.invites import hash_code, new_code
 from bot.models import Member, MemberProgress, Role, Round
+from bot.operations import Operations
 from bot.ports import Clock, OfficeStore
 from bot.proposal import Rules, propose
-from bot.roster import RosterPreview, describe_file_problem, describe_problem, parse_roster
+from bot.roster import describe_file_problem, describe_problem
 from bot.screens import DESK, Button, Document, Press, Screen
 from bot.text import clean_text
 
@@ -52,11 +52,8 @@ DONE = frozenset({"submitted", "accepted"})
 
 @dataclass(frozen=True)
 class DeskSettings:
-    bot_username: str
-    invite_ttl: timedelta
     bundle_texts: Mapping[str, Any] = field(default_factory=dict)  # templates/bundle.toml
     rules: Rules | None = None  # data/classification.toml
-    max_roster_rows: int = 2000
 
 
 def button(label: str, sub: str, target: int = 0) -> Button:
@@ -72,8 +69,10 @@ class Desk:
         form_of: Callable[[Round], Pack],
         settings: DeskSettings,
         replacements: Callable[[Member, Round], Any],
+        operations: Operations,
     ) -> None:
         self.store = store
+        self.operations = operations
         self.clock = clock
         self.checklist = checklist
         self.form_of = form_of
@@ -105,9 +104,8 @@ class Desk:
         if sub in ("rok", "rno"):
             return await self._roster_decision(actor, target_id, sub == "rok")
         target = await self.store.member(target_id)
-        if not may_manage(actor, target):
+        if target is None or not may_manage(actor, target):
             return [Screen("secretary/no_such_member")]
-        assert target is not None
         if not target.active:
             return [Screen("secretary/member_removed", {"name": target.full_name})]
         match sub:
@@ -118,16 +116,14 @@ class Desk:
             case "inv":
                 return await self._invite(target)
             case "rvk":
-                await self.store.revoke_invites(target.id, self.clock.now())
+                await self.operations.revoke_invites(target)
                 return [Screen("secretary/invite_revoked", {"name": target.full_name})]
             case "del":
                 return [Screen("secretary/confirm_remove", {"name": target.full_name},
                                buttons=((button("confirm_remove", "dely", target.id),
                                          button("cancel", "cnl")),))]
             case "dely":
-                await self.store.deactivate_member(target.id)
-                await self.store.revoke_invites(target.id, self.clock.now())
-                await self.store.log_access(actor.id, "remove", target.id, self.clock.now())
+                await self.operations.remove_member(target.id, actor.id)
                 return [Screen("secretary/removed", {"name": target.full_name})]
         if round_ is None:
             return [Screen("secretary/no_round")]
@@ -137,12 +133,15 @@ class Desk:
                 await self.store.set_officer_prompt(actor.id, "point", target.id, self.clock.now())
                 return [Screen("secretary/ask_point", {"name": target.full_name},
                                buttons=((button("cancel", "cnl"),),))]
-            case "drf" | "ret" | "acc" if review is None or not review.submitted_version:
-                return [Screen("secretary/no_draft", {"name": target.full_name})]
+        if sub not in ("drf", "ret", "acc"):
+            return [Screen("secretary/no_such_member")]
+        if review is None or not review.submitted_version:
+            return [Screen("secretary/no_draft", {"name": target.full_name})]
+        match sub:
             case "drf":
-                assert review is not None
                 submission = await self.store.latest_submission(review.id)
-                assert submission is not None
+                if submission is None:
+                    return [Screen("secretary/no_draft", {"name": target.full_name})]
                 await self.store.log_access(actor.id, "view_draft", target.id, self.clock.now())
                 return [Screen("secretary/draft", {"name": target.full_name,
                                                    "version": submission.version},
@@ -152,7 +151,6 @@ class Desk:
                 return [Screen("secretary/ask_comment", {"name": target.full_name},
                                buttons=((button("cancel", "cnl"),),))]
             case "acc":
-                assert review is not None
                 await self.store.set_decision(review.id, "accepted", None, actor.id,
                                               self.clock.now())
                 await self.store.log_access(actor.id, "accept", target.id, self.clock.now())
@@ -272,15 +270,8 @@ class Desk:
                 *screens]
 
     async def _invite(self, target: Member) -> list[Screen]:
-        now = self.clock.now()
-        await self.store.revoke_invites(target.id, now)  # one live invite per member
-        code = new_code()
-        expires = now + self.settings.invite_ttl
-        await self.store.add_invite(target.id, hash_code(code), now, expires)
-        username = self.settings.bot_username
-        link = f"https://t.me/{username}?start={code}" if username else None
-        return [Screen("secretary/invite", {"name": target.full_name, "code": code,
-                                            "link": link, "expires": expires})]
+        invite = await self.operations.issue_invite(target)
+        return [Screen("secretary/invite", invite.context())]
 
     # ----------------------------------------------------------------- roster
 
@@ -289,18 +280,18 @@ class Desk:
         if not is_officer(actor):
             return [Screen("common/unsupported", {"kind": "document", "expects": "text"})]
         texts = self.settings.bundle_texts
-        preview = parse_roster(filename, content, max_rows=self.settings.max_roster_rows,
-                               today=self.clock.now().date())
+        plan = await self.operations.plan_roster(actor.cell_id, filename, content)
+        preview = plan.preview
         problem = describe_file_problem(preview, texts)
         if problem is not None or not preview.rows:
             return [Screen("secretary/roster_refused",
                            {"reason": problem or texts["roster"]["file_problems"]["no_rows"]})]
         upload_id = await self.store.add_roster_upload(actor.cell_id, actor.id, filename, content,
                                                        self.clock.now())
-        new, updated = await self._split(actor.cell_id, preview)
         context = {
-            "filename": filename, "rows": len(preview.rows), "new": [r.full_name for r in new],
-            "updated": [r.full_name for r in updated],
+            "filename": filename, "rows": len(preview.rows),
+            "new": [r.full_name for r in plan.new],
+            "updated": [r.full_name for r in plan.updated],
             "problems": [describe_problem(p, texts) for p in preview.problems],
             "warnings": [describe_problem(w, texts) for w in preview.warnings],
             "empty_rows": preview.empty_rows,
@@ -309,16 +300,6 @@ class Desk:
                     button("roster_cancel", "rno", upload_id)),)
         return [Screen("secretary/roster_preview", context, buttons=buttons)]
 
-    async def _split(self, cell_id: int, preview: RosterPreview) -> tuple[list[Any], list[Any]]:
-        """Rows that are new people, and rows that update someone already on the roster."""
-        new: list[Any] = []
-        updated: list[Any] = []
-        for row in preview.rows:
-            fields_ = row.member_fields()
-            known = await self.store.find_member(cell_id, row.full_name, fields_["birth_date"])
-            (updated if known else new).append(row)
-        return new, updated
-
     async def _roster_decision(self, actor: Member, upload_id: int, confirm: bool) -> list[Screen]:
         upload = await self.store.roster_upload(upload_id)
         if upload is None or upload.cell_id != actor.cell_id:
@@ -326,31 +307,15 @@ class Desk:
         if upload.status != "pending":
             return [Screen("secretary/roster_done_already")]
         if not confirm:
-            await self.store.set_roster_upload_status(upload.id, "rejected")
+            await self.store.set_roster_upload_status(upload.id, "rejected")  # content wiped
             return [Screen("secretary/cancelled")]
-        now = self.clock.now()
-        preview = parse_roster(upload.filename, upload.content,
-                               max_rows=self.settings.max_roster_rows, today=now.date())
-        invites = []
-        for row in preview.rows:  # all inside the caller's transaction: all rows or none
-            fields_ = row.member_fields()
-            joined = row.joined_on.isoformat() if row.joined_on else None
-            known = await self.store.find_member(actor.cell_id, row.full_name, fields_["birth_date"])
-            if known is not None:
-                await self.store.update_member_posts(
-                    known.id, party_post=fields_["party_post"], gov_post=fields_["gov_post"],
-                    mass_post=fields_["mass_post"], work_unit=fields_["work_unit"],
-                    is_leader=fields_["is_leader"], joined_on=joined)
-                continue
-            member_id = await self.store.add_member(actor.cell_id, now=now, joined_on=joined,
-                                                    **fields_)
-            member = await self.store.member(member_id)
-            assert member is not None
-            invites.append((await self._invite(member))[0].context)
-        await self.store.set_roster_upload_status(upload.id, "imported")
-        await self.store.log_access(actor.id, "roster_import", None, now)
+        plan = await self.operations.plan_roster(actor.cell_id, upload.filename, upload.content)
+        # All inside the caller's transaction: all rows or none.
+        result = await self.operations.import_roster(actor.cell_id, plan, actor.id)
+        await self.store.set_roster_upload_status(upload.id, "imported")  # content wiped
         return [Screen("secretary/roster_imported",
-                       {"rows": len(preview.rows), "invites": invites},
+                       {"rows": len(plan.preview.rows),
+                        "invites": [i.context() for i in result.invites]},
                        buttons=((button("tracker", "trk"),),))]
 
     # ----------------------------------------------------------------- the bundle
@@ -360,7 +325,8 @@ class Desk:
         if round_ is None:
             return [Screen("secretary/no_round")]
         cell = await self.store.cell(actor.cell_id)
-        assert cell is not None and self.settings.rules is not None
+        if cell is None or self.settings.rules is None:
+            raise RuntimeError("the bundle needs the officer's cell and the classification rules")
         members, drafts = [], []
         for line in await self.store.progress(actor.cell_id, round_.id):
             review = line.review

@@ -1,300 +1,183 @@
 """The ``tusoi`` command: run the bot, and the operator's commands to stand up a cell.
 
 ``tusoi`` alone runs the Telegram bot when a token is configured and the console demo
-otherwise. Every other sub-command works on the same database without any chat.
+otherwise (on the demo's own database). Every other sub-command works on the configured
+database without any chat, through the same operations the secretary's desk uses
+(``bot.operations``). Help, messages and errors are Vietnamese, from ``templates/``.
+
+Imports are lazy: ``tusoi --help`` reads one small TOML file and nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
 import logging
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+import tomllib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from bot.checklist import PackError, check_pack_file
-from bot.config import ConfigError, Settings, load_settings
-from bot.deadlines import DeadlineProblem, RoundDeadlines, compute_deadlines
-from bot.invites import hash_code, new_code
-from bot.models import Role
-from bot.reminders import local_day
-from bot.workdays import (
-    Convention,
-    DateParseError, YearNotCovered, calendar_year_context, workdays_before_context,
-    parse_vn_date,
-)
-from handlers.wiring import Core, build_core
+from bot.config import ROOT, TOKEN_ENV, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from handlers.render import Renderer
+    from handlers.wiring import Core
 
 log = logging.getLogger("tusoi")
 
-ROSTER_COLUMNS = {
-    "họ và tên": "full_name", "ngày sinh": "birth_date", "chức vụ đảng": "party_post",
-    "chức vụ chính quyền": "gov_post", "chức vụ đoàn thể": "mass_post",
-    "đơn vị công tác": "work_unit", "lãnh đạo": "is_leader",
-}
-YES = {"có", "co", "x", "1", "yes", "true"}
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def say(core: Core, template: str, **context: Any) -> None:
-    print(core.renderer.render_text(f"cli/{template}", context), end="")
+def _words() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "templates" / "cli.toml").read_text(encoding="utf-8"))
 
 
-# ----------------------------------------------------------------- commands
+class Refusal(Exception):
+    """Stop with a message from ``templates/messages/cli/error.txt.j2`` and an exit code."""
+
+    def __init__(self, kind: str, code: int = EXIT_REFUSED, **context: Any) -> None:
+        super().__init__(kind)
+        self.kind, self.code, self.context = kind, code, context
+
+
+def _renderer() -> Renderer:
+    from handlers.render import Renderer
+
+    return Renderer()
+
+
+def say(renderer: Renderer, template: str, **context: Any) -> None:
+    print(renderer.render_text(f"cli/{template}", context), end="")
+
+
+def complain(renderer: Renderer, template: str, **context: Any) -> None:
+    print(renderer.render_text(f"cli/{template}", context), end="", file=sys.stderr)
+
+
+# ----------------------------------------------------------------- commands on the database
 
 
 async def cmd_db_init(core: Core, args: argparse.Namespace) -> None:
-    say(core, "db_ready", path=str(core.db.path.resolve()), version=await core.db.schema_version())
+    say(core.renderer, "db_ready", path=str(core.db.path.resolve()),
+        version=await core.db.schema_version())
 
 
 async def cmd_cell_add(core: Core, args: argparse.Namespace) -> None:
     async with core.store.transaction():
-        cell_id = await core.store.add_cell(args.name, args.committee, args.place, core.clock.now())
-    say(core, "cell_added", id=cell_id, name=args.name)
+        added = await core.operations.add_cell(args.name, args.committee, args.place)
+    say(core.renderer, "cell_added", cell=added)
 
 
 async def cmd_cell_list(core: Core, args: argparse.Namespace) -> None:
-    say(core, "cell_list", cells=await core.store.cells())
-
-
-def _role(args: argparse.Namespace) -> Role:
-    return Role.SECRETARY if args.secretary else Role.DEPUTY if args.deputy else Role.MEMBER
+    say(core.renderer, "cell_list", cells=await core.store.cells())
 
 
 async def cmd_member_add(core: Core, args: argparse.Namespace) -> None:
-    await _require_cell(core, args.cell)
+    from bot.models import Role
+
+    role = Role.SECRETARY if args.secretary else Role.DEPUTY if args.deputy else Role.MEMBER
     async with core.store.transaction():
-        member_id = await core.store.add_member(
-            args.cell, args.name, core.clock.now(), birth_date=args.birth_date,
-            party_post=args.party_post, gov_post=args.gov_post, mass_post=args.mass_post,
-            work_unit=args.work_unit, is_leader=args.leader, role=_role(args),
+        member_id = await core.operations.add_member(
+            args.cell, args.name, birth_date=args.birth_date, party_post=args.party_post,
+            gov_post=args.gov_post, mass_post=args.mass_post, work_unit=args.work_unit,
+            is_leader=args.leader, role=role,
         )
-    say(core, "member_added", id=member_id, name=args.name)
+    member = await core.store.member(member_id)
+    say(core.renderer, "member_added", id=member_id, member=member)
 
 
 async def cmd_member_list(core: Core, args: argparse.Namespace) -> None:
-    await _require_cell(core, args.cell)
-    say(core, "member_list", members=await core.store.members(args.cell))
+    await core.operations.cell(args.cell)
+    say(core.renderer, "member_list", members=await core.store.members(args.cell))
 
 
 async def cmd_member_remove(core: Core, args: argparse.Namespace) -> None:
-    member = await core.store.member(args.member)
-    if member is None:
-        raise OperatorError("no_member", id=args.member)
     async with core.store.transaction():
-        await core.store.deactivate_member(args.member)
-    say(core, "member_removed", name=member.full_name)
-
-
-def read_roster(path: Path) -> list[dict[str, Any]]:
-    """Rows of a UTF-8 (with or without BOM) CSV roster, keyed by our field names."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = {h: ROSTER_COLUMNS.get(" ".join(h.lower().split())) for h in reader.fieldnames or []}
-        if "full_name" not in header.values():
-            raise OperatorError("roster_no_name", columns=list(ROSTER_COLUMNS))
-        rows = []
-        for raw in reader:
-            row = {field: (raw[h] or "").strip() for h, field in header.items() if field}
-            if not row.get("full_name"):
-                continue
-            row["is_leader"] = row.get("is_leader", "").lower() in YES
-            rows.append({k: (v if v != "" else None) for k, v in row.items()})
-        return rows
+        member = await core.operations.remove_member(args.member, None)
+    say(core.renderer, "member_removed", name=member.full_name)
 
 
 async def cmd_roster_import(core: Core, args: argparse.Namespace) -> None:
-    await _require_cell(core, args.cell)
-    rows = read_roster(Path(args.file))
-    now = core.clock.now()
-    async with core.store.transaction():  # all rows or none
-        ids = [await core.store.add_member(args.cell, now=now, **row) for row in rows]
-    say(core, "roster_imported", count=len(ids), first=ids[0] if ids else None)
+    """Preview, then import in one transaction: all rows or none. The bot's own upload
+    parser reads the file (any Excel CSV encoding, XLSX)."""
+    from bot.bundle import load_texts
+    from bot.roster import describe_file_problem, describe_problem
+
+    path = Path(args.file)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise Refusal("file_unreadable", EXIT_BAD_INPUT, path=str(path),
+                      reason=exc.strerror or type(exc).__name__) from None
+    texts = load_texts()
+    ops = core.operations
+    async with core.store.transaction():
+        await ops.cell(args.cell)
+        plan = await ops.plan_roster(args.cell, path.name, content)
+        preview = plan.preview
+        reason = describe_file_problem(preview, texts)
+        if reason is not None or not preview.rows:
+            raise Refusal("roster_refused", path=str(path),
+                          reason=reason or texts["roster"]["file_problems"]["no_rows"])
+        problems = [describe_problem(p, texts) for p in preview.problems]
+        say(core.renderer, "roster_preview", path=str(path), plan=plan, problems=problems,
+            warnings=[describe_problem(w, texts) for w in preview.warnings])
+        if args.preview:
+            return
+        if problems and not args.skip_bad_rows:
+            raise Refusal("roster_has_problems", count=len(problems), path=str(path),
+                          cell=args.cell)
+        result = await ops.import_roster(args.cell, plan, None)
+    say(core.renderer, "roster_imported", result=result)
 
 
 async def cmd_invite(core: Core, args: argparse.Namespace) -> None:
-    member = await core.store.member(args.member)
-    if member is None or not member.active:
-        raise OperatorError("no_member", id=args.member)
-    code, now = new_code(), core.clock.now()
-    expires = now + timedelta(hours=core.settings.invites.ttl_hours)
     async with core.store.transaction():
-        await core.store.add_invite(member.id, hash_code(code), now, expires)
-    username = core.settings.telegram.bot_username
-    link = f"https://t.me/{username}?start={code}" if username else None
-    say(core, "invite", name=member.full_name, code=code, link=link, expires=expires)
+        member = await core.operations.active_member(args.member)
+        if args.revoke:
+            await core.operations.revoke_invites(member)
+            invite = None
+        else:
+            invite = await core.operations.issue_invite(member)
+    if invite is None:
+        say(core.renderer, "invite_revoked", name=member.full_name)
+    else:
+        say(core.renderer, "invite", **invite.context())
+
+
+def _meeting(core: Core, text: str) -> Any:
+    from bot.workdays import parse_vn_date
+
+    return parse_vn_date(text, core.operations.today())
 
 
 async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
-    await _require_cell(core, args.cell)
-    if args.form is not None and args.form not in core.service.forms:
-        raise OperatorError("no_form", form=args.form, known=sorted(core.service.forms))
-    deadlines = _deadlines(core, parse_vn_date(args.meeting, local_day(core.clock.now())))
-    meeting = deadlines.meeting
-    year = args.year or meeting.year
-    title = args.title or core.renderer.render_text("cli/round_title", {"year": year}).strip()
-    if await core.store.open_round(args.cell) is not None:
-        raise OperatorError("round_already_open", cell=args.cell)
+    meeting = _meeting(core, args.meeting)
     async with core.store.transaction():
-        round_id = await core.store.add_round(
-            args.cell, year, title, meeting, deadlines.member_due, core.clock.now(), args.form
-        )
-    planned = await core.replan(round_id)
-    say(core, "round_opened", id=round_id, title=title, deadlines=deadlines, planned=planned)
+        change = await core.operations.open_round(args.cell, meeting, year=args.year,
+                                                  title=args.title, form=args.form)
+    planned = await core.replan(change.round.id)
+    say(core.renderer, "round_opened", round=change.round, deadlines=change.deadlines,
+        planned=planned, year_given=args.year is not None)
 
 
 async def cmd_round_move(core: Core, args: argparse.Namespace) -> None:
     """A new meeting date: new deadlines, and every unsent reminder planned again."""
-    round_ = await core.store.open_round(args.cell)
-    if round_ is None:
-        raise OperatorError("no_open_round", cell=args.cell)
-    deadlines = _deadlines(core, parse_vn_date(args.meeting, local_day(core.clock.now())))
+    meeting = _meeting(core, args.meeting)
     async with core.store.transaction():
-        await core.reminders.move_round(round_.id, deadlines.meeting, deadlines.member_due)
-    planned = await core.replan(round_.id)
-    say(core, "round_moved", title=round_.title, deadlines=deadlines, planned=planned,
-        before=round_.meeting_date)
-
-
-def _deadlines(core: Core, meeting: date) -> RoundDeadlines:
-    calendar = core.settings.calendar
-    return compute_deadlines(
-        core.calendar, meeting, local_day(core.clock.now()), member_lead=calendar.member_lead_days,
-        collective_lead=calendar.collective_lead_days,
-        convention=calendar.convention,  # type: ignore[arg-type]
-    )
+        change = await core.operations.move_round(args.cell, meeting)
+    planned = await core.replan(change.round.id)
+    say(core.renderer, "round_moved", title=change.round.title, deadlines=change.deadlines,
+        planned=planned, before=change.before)
 
 
 async def cmd_round_close(core: Core, args: argparse.Namespace) -> None:
-    round_ = await core.store.open_round(args.cell)
-    if round_ is None:
-        raise OperatorError("no_open_round", cell=args.cell)
     async with core.store.transaction():
-        await core.store.close_round(round_.id)
+        round_ = await core.operations.close_round(args.cell)
     await core.replan(round_.id)  # a closed round keeps no unsent reminder
-    say(core, "round_closed", title=round_.title)
-
-
-async def _require_cell(core: Core, cell_id: int) -> None:
-    if await core.store.cell(cell_id) is None:
-        raise OperatorError("no_cell", id=cell_id)
-
-
-class OperatorError(Exception):
-    """A mistake in an operator command, shown through ``templates/messages/cli/error``."""
-
-    def __init__(self, kind: str, **context: Any) -> None:
-        super().__init__(kind)
-        self.kind, self.context = kind, context
-
-
-# ----------------------------------------------------------------- commands without a database
-
-
-def cmd_checklist_check(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.render import Renderer
-
-    report = check_pack_file(Path(args.file))
-    print(Renderer().render_text("cli/checklist_check", {"report": report}), end="")
-    return 1 if report.problems else 0
-
-
-def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.workdays import WorkCalendar
-    from handlers.render import Renderer
-
-    calendar = WorkCalendar.load(settings.data_path(settings.calendar.file),
-                                 saturday_is_workday=settings.calendar.saturday_is_workday)
-    renderer = Renderer()
-    if args.calendar_command == "year":
-        context = calendar_year_context(calendar, args.year)
-        print(renderer.render_text("cli/calendar_year", context), end="")
-    else:
-        meeting = parse_vn_date(args.date, date.today())
-        convention = args.convention or settings.calendar.convention
-        context = workdays_before_context(calendar, meeting, args.days,
-                                          cast(Convention, convention))
-        print(renderer.render_text("cli/workdays_before", context), end="")
-    return 0
-
-
-# ----------------------------------------------------------------- parser
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tusoi", description="tusoi: tự soi, tự sửa")
-    p.add_argument("--config", type=Path, help="TOML settings file (default: ./tusoi.toml if present)")
-    sub = p.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the bot: Telegram if a token is set, else the console")
-    sub.add_parser("console", help="run the review in this terminal, offline")
-    sub.add_parser("telegram", help="run the Telegram bot (long polling)")
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("init", help="create the database and apply migrations")
-
-    cell = sub.add_parser("cell", help="party cells").add_subparsers(dest="cell_command", required=True)
-    add = cell.add_parser("add", help="add a cell")
-    add.add_argument("--name", required=True, help='cell name without "Chi bộ"')
-    add.add_argument("--committee", default="", help='đảng bộ name without "Đảng bộ"')
-    add.add_argument("--place", default="", help="place written on the date line")
-    cell.add_parser("list", help="list cells")
-
-    member = sub.add_parser("member", help="members").add_subparsers(dest="member_command", required=True)
-    madd = member.add_parser("add", help="add a member")
-    madd.add_argument("--cell", type=int, required=True)
-    madd.add_argument("--name", required=True)
-    madd.add_argument("--birth-date")
-    madd.add_argument("--party-post")
-    madd.add_argument("--gov-post")
-    madd.add_argument("--mass-post")
-    madd.add_argument("--work-unit")
-    madd.add_argument("--leader", action="store_true", help="holds a leadership/management post")
-    role = madd.add_mutually_exclusive_group()
-    role.add_argument("--secretary", action="store_true", help="cell secretary (receives drafts)")
-    role.add_argument("--deputy", action="store_true", help="deputy secretary (receives drafts)")
-    mlist = member.add_parser("list", help="list a cell's members")
-    mlist.add_argument("--cell", type=int, required=True)
-    mremove = member.add_parser("remove", help="remove a member (answers are kept)")
-    mremove.add_argument("member", type=int)
-
-    roster = sub.add_parser("roster", help="rosters").add_subparsers(dest="roster_command", required=True)
-    rimport = roster.add_parser("import", help="import members from a CSV file")
-    rimport.add_argument("--cell", type=int, required=True)
-    rimport.add_argument("file")
-
-    invite = sub.add_parser("invite", help="issue a one-time invite code and link for a member")
-    invite.add_argument("--member", type=int, required=True)
-
-    rnd = sub.add_parser("round", help="review rounds").add_subparsers(dest="round_command", required=True)
-    ropen = rnd.add_parser("open", help="open a review round")
-    ropen.add_argument("--cell", type=int, required=True)
-    ropen.add_argument("--meeting", required=True, help="meeting date, e.g. 18/12/2026")
-    ropen.add_argument("--year", type=int, help="year under review (default: the meeting's)")
-    ropen.add_argument("--title")
-    ropen.add_argument("--form", help="form pack id (default: review.form); see review.other_forms")
-    rmove = rnd.add_parser("move", help="move the meeting of the cell's open round; "
-                           "deadlines and reminders are planned again")
-    rmove.add_argument("--cell", type=int, required=True)
-    rmove.add_argument("--meeting", required=True, help="new meeting date, e.g. 21/12/2026")
-    rclose = rnd.add_parser("close", help="close the cell's open round")
-    rclose.add_argument("--cell", type=int, required=True)
-
-    checklist = sub.add_parser("checklist", help="checklist packs").add_subparsers(
-        dest="checklist_command", required=True)
-    check = checklist.add_parser("check", help="validate a checklist or form pack")
-    check.add_argument("file")
-
-    cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
-        dest="calendar_command", required=True)
-    year = cal.add_parser("year", help="a year's days off and make-up working days")
-    year.add_argument("year", type=int)
-    before = cal.add_parser("before", help="the latest day that is N working days before a date")
-    before.add_argument("date")
-    before.add_argument("--days", type=int, default=3)
-    before.add_argument("--convention", choices=("strict", "loose"))
-    return p
+    say(core.renderer, "round_closed", title=round_.title)
 
 
 COMMANDS: dict[tuple[str, str | None], Callable[[Core, argparse.Namespace], Awaitable[None]]] = {
@@ -321,64 +204,321 @@ async def _operate(core: Core, args: argparse.Namespace) -> None:
         await core.close()
 
 
-def configure_logging(level: str) -> None:
-    """Our own loggers at ``level``; libraries never below the point where they would print
-    secrets: httpx logs URLs (they contain the bot token); PTB at DEBUG logs every Bot API
-    call's parameters and aiosqlite every statement's, and both contain what members wrote."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# ----------------------------------------------------------------- commands without a chat
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import backup
+
+    report = backup(Path(settings.database.path), Path(args.file))
+    say(_renderer(), "backup_done", report=report)
+    return EXIT_OK
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import restore
+
+    if not args.yes:
+        raise Refusal("restore_needs_yes", path=settings.database.path, file=args.file)
+    report = restore(Path(args.file), Path(settings.database.path))
+    say(_renderer(), "restore_done", report=report)
+    return EXIT_OK
+
+
+def cmd_checklist_check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.checklist import check_pack_file
+
+    report = check_pack_file(Path(args.file))
+    say(_renderer(), "checklist_check", report=report)
+    return EXIT_REFUSED if report.problems else EXIT_OK
+
+
+def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.workdays import (
+        Convention, WorkCalendar, calendar_year_context, parse_vn_date, workdays_before_context,
+    )
+
+    calendar = WorkCalendar.load(settings.data_path(settings.calendar.file),
+                                 saturday_is_workday=settings.calendar.saturday_is_workday)
+    renderer = _renderer()
+    if args.calendar_command == "year":
+        say(renderer, "calendar_year", **calendar_year_context(calendar, args.year))
+    else:
+        meeting = parse_vn_date(args.date, date.today())
+        convention = cast(Convention, args.convention or settings.calendar.convention)
+        say(renderer, "workdays_before",
+            **workdays_before_context(calendar, meeting, args.days, convention))
+    return EXIT_OK
+
+
+def run_console(settings: Settings, config: Path | None, announce: bool) -> int:
+    """The console demo, on its own database (``console.database``), never the real one."""
+    import asyncio
+    import dataclasses
+
+    from bot.config import DatabaseSettings
+    from handlers.console import run_console as console
+    from handlers.wiring import build_core
+
+    demo = dataclasses.replace(settings, database=DatabaseSettings(
+        path=settings.console.database, durable=settings.database.durable))
+    if Path(demo.database.path).resolve() == Path(settings.database.path).resolve():
+        raise ConfigError("demo_is_real", source=str(config or ""), key="console.database",
+                          path=settings.database.path)
+    core = build_core(demo)
+    if announce:
+        complain(core.renderer, "console_no_token", config=str(config) if config else None,
+                 env=TOKEN_ENV, database=str(Path(demo.database.path).resolve()))
+    asyncio.run(console(core))
+    return EXIT_OK
+
+
+def run_telegram(settings: Settings, config: Path | None) -> int:
+    from handlers.tg.app import run_polling
+    from handlers.wiring import build_core
+
+    if not settings.telegram.token:
+        raise ConfigError("no_token", source=str(config or ""), key="telegram.token")
+    run_polling(build_core(settings))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- parser
+
+
+def _positive(words: dict[str, Any]) -> Callable[[str], int]:
+    def positive(text: str) -> int:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            raise argparse.ArgumentTypeError(words["help"]["not_a_number"] % text)
+        return int(text)
+
+    return positive
+
+
+@contextmanager
+def vietnamese_argparse(words: dict[str, Any]) -> Iterator[None]:
+    """argparse's own sentences ("usage:", "error:") in Vietnamese while parsing."""
+    table: dict[str, str] = words["argparse"]
+    original = argparse._  # type: ignore[attr-defined]
+    argparse._ = lambda text: table.get(text, text)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = original  # type: ignore[attr-defined]
+
+
+def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """Every command and option, with Vietnamese help. ``--config`` is accepted anywhere."""
+    h = (words or _words())["help"]
+    number = _positive(words or _words())
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, metavar="TỆP",
+                        help=h["config"])
+    p = argparse.ArgumentParser(prog="tusoi", description=h["program"], epilog=h["epilog"],
+                                parents=[common],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", title=h["commands"], metavar="LỆNH")
+
+    def command(group: Any, name: str, key: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = group.add_parser(name, help=h[key], description=h[key],
+                                                         parents=[common])
+        return made
+
+    def group(name: str, key: str) -> Any:
+        return command(sub, name, key).add_subparsers(dest=f"{name}_command", required=True,
+                                                       metavar="LỆNH")
+
+    command(sub, "run", "run")
+    command(sub, "console", "console")
+    command(sub, "telegram", "telegram")
+    command(group("db", "db"), "init", "db_init")
+    backup = command(sub, "backup", "backup")
+    backup.add_argument("file", metavar="TỆP", help=h["backup_file"])
+    restore = command(sub, "restore", "restore")
+    restore.add_argument("file", metavar="TỆP", help=h["restore_file"])
+    restore.add_argument("--yes", action="store_true", help=h["restore_yes"])
+
+    cell = group("cell", "cell")
+    add = command(cell, "add", "cell_add")
+    add.add_argument("--name", required=True, metavar="TÊN", help=h["cell_name"])
+    add.add_argument("--committee", default="", metavar="TÊN", help=h["cell_committee"])
+    add.add_argument("--place", default="", metavar="ĐỊA DANH", help=h["cell_place"])
+    command(cell, "list", "cell_list")
+
+    member = group("member", "member")
+    madd = command(member, "add", "member_add")
+    madd.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["member_cell"])
+    madd.add_argument("--name", required=True, metavar="HỌ TÊN", help=h["member_name"])
+    madd.add_argument("--birth-date", metavar="NGÀY", help=h["member_birth"])
+    for option, key in (("--party-post", "member_party_post"), ("--gov-post", "member_gov_post"),
+                        ("--mass-post", "member_mass_post"),
+                        ("--work-unit", "member_work_unit")):
+        madd.add_argument(option, metavar="…", help=h[key])
+    madd.add_argument("--leader", action="store_true", help=h["member_leader"])
+    role = madd.add_mutually_exclusive_group()
+    role.add_argument("--secretary", action="store_true", help=h["member_secretary"])
+    role.add_argument("--deputy", action="store_true", help=h["member_deputy"])
+    mlist = command(member, "list", "member_list")
+    mlist.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["member_cell"])
+    mremove = command(member, "remove", "member_remove")
+    mremove.add_argument("member", type=number, metavar="MÃ", help=h["member_id"])
+
+    roster = group("roster", "roster")
+    rimport = command(roster, "import", "roster_import")
+    rimport.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["member_cell"])
+    rimport.add_argument("file", metavar="TỆP", help=h["roster_file"])
+    rimport.add_argument("--preview", action="store_true", help=h["roster_preview"])
+    rimport.add_argument("--skip-bad-rows", action="store_true", help=h["roster_skip_bad"])
+
+    invite = command(sub, "invite", "invite")
+    invite.add_argument("--member", type=number, required=True, metavar="MÃ",
+                        help=h["invite_member"])
+    invite.add_argument("--revoke", action="store_true", help=h["invite_revoke"])
+
+    rnd = group("round", "round")
+    ropen = command(rnd, "open", "round_open")
+    ropen.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+    ropen.add_argument("--meeting", required=True, metavar="NGÀY", help=h["round_meeting"])
+    ropen.add_argument("--year", type=number, metavar="NĂM", help=h["round_year"])
+    ropen.add_argument("--title", metavar="TÊN", help=h["round_title"])
+    ropen.add_argument("--form", metavar="MÃ GÓI", help=h["round_form"])
+    rmove = command(rnd, "move", "round_move")
+    rmove.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+    rmove.add_argument("--meeting", required=True, metavar="NGÀY", help=h["round_new_meeting"])
+    rclose = command(rnd, "close", "round_close")
+    rclose.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+
+    checklist = group("checklist", "checklist")
+    check = command(checklist, "check", "checklist_check")
+    check.add_argument("file", metavar="TỆP", help=h["checklist_file"])
+
+    cal = group("calendar", "calendar")
+    year = command(cal, "year", "calendar_year")
+    year.add_argument("year", type=number, metavar="NĂM", help=h["calendar_year_year"])
+    before = command(cal, "before", "calendar_before")
+    before.add_argument("date", metavar="NGÀY", help=h["calendar_date"])
+    before.add_argument("--days", type=number, default=3, metavar="N", help=h["calendar_days"])
+    before.add_argument("--convention", choices=("strict", "loose"), help=h["calendar_convention"])
+    return p
+
+
+def configure_logging(level: str, *, quiet: bool = False) -> None:
+    """Our own loggers at ``level`` (at WARNING at least for ``quiet`` commands, whose
+    output is for people: no "database ready" line among the answers); libraries never
+    below the point where they would print secrets: httpx logs URLs (they contain the bot
+    token); PTB at DEBUG logs every Bot API call's parameters and aiosqlite every
+    statement's, and both contain what members wrote."""
+    effective = getattr(logging, level, logging.INFO)
+    if quiet and effective != logging.DEBUG:
+        effective = max(effective, logging.WARNING)
+    logging.basicConfig(level=effective,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(effective)
     for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
                         ("telegram", logging.INFO), ("apscheduler", logging.INFO),
                         ("aiosqlite", logging.INFO)):
         library = logging.getLogger(name)
-        library.setLevel(max(floor, logging.getLogger().getEffectiveLevel()))
+        library.setLevel(max(floor, effective))
+
+
+def _fail(renderer: Renderer | None, template: str, code: int, **context: Any) -> int:
+    complain(renderer or _renderer(), template, **context)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    config = args.config or (Path("tusoi.toml") if Path("tusoi.toml").is_file() else None)
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        print(f"tusoi: configuration error: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.logging.level)
+    words = _words()
+    with vietnamese_argparse(words):
+        args = parser(words).parse_args(argv)
+    given = getattr(args, "config", None)
+    config = given or (Path("tusoi.toml") if Path("tusoi.toml").is_file() else None)
     command = args.command or "run"
     try:
+        return _main(args, command, config)
+    except KeyboardInterrupt:
+        return _fail(None, "interrupted", EXIT_INTERRUPTED)
+
+
+def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
+    from bot.checklist import PackError
+    from bot.deadlines import DeadlineProblem
+    from bot.operations import OperationError
+    from bot.workdays import CalendarDataError, DateParseError, YearNotCovered
+    from storage.backup import BackupError
+
+    settings: Settings | None = None
+    try:
+        settings = load_settings(config)
+        on_console = command == "console" or (command == "run" and not settings.telegram.token)
+        configure_logging(settings.logging.level,
+                          quiet=command not in ("run", "telegram") or on_console)
         if command == "checklist":
             return cmd_checklist_check(settings, args)
         if command == "calendar":
             return cmd_calendar(settings, args)
-        core = build_core(settings)
-        if command == "console" or (command == "run" and not settings.telegram.token):
-            from handlers.console import run_console
+        if command == "backup":
+            return cmd_backup(settings, args)
+        if command == "restore":
+            return cmd_restore(settings, args)
+        if on_console:
+            return run_console(settings, config, announce=command == "run")
+        if command in ("run", "telegram"):
+            return run_telegram(settings, config)
+        import asyncio
 
-            asyncio.run(run_console(core))
-        elif command in ("run", "telegram"):
-            from handlers.tg.app import run_polling
+        from handlers.wiring import build_core
 
-            run_polling(core)
-        else:
-            asyncio.run(_operate(core, args))
+        asyncio.run(_operate(build_core(settings), args))
+        return EXIT_OK
+    except ConfigError as exc:
+        return _fail(None, "config_error", EXIT_BAD_INPUT, kind=exc.kind, **exc.context)
     except PackError as exc:
-        print(f"tusoi: checklist pack error:\n{exc}", file=sys.stderr)
-        return 2
+        return _fail(None, "error", EXIT_BAD_INPUT, kind="pack", detail=str(exc))
     except DeadlineProblem as exc:
-        from handlers.render import Renderer
+        return _fail(None, "deadline_problem", EXIT_BAD_INPUT, problem=exc,
+                     kind=type(exc).__name__)
+    except (DateParseError, YearNotCovered) as exc:
+        return _fail(None, "error", EXIT_BAD_INPUT, kind="date", detail=str(exc))
+    except CalendarDataError as exc:
+        return _fail(None, "error", EXIT_BAD_INPUT, kind="calendar_data", detail=str(exc))
+    except OperationError as exc:
+        return _fail(None, "error", EXIT_REFUSED, kind=exc.kind, **exc.context)
+    except Refusal as exc:
+        return _fail(None, "error", exc.code, kind=exc.kind, **exc.context)
+    except BackupError as exc:
+        return _fail(None, "error", EXIT_REFUSED, kind=exc.kind, **exc.context)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place that turns the rest into a line
+        return _unexpected(exc, settings)
 
-        print(Renderer().render_text("cli/deadline_problem", {"problem": exc,
-                                                             "kind": type(exc).__name__}),
-              end="", file=sys.stderr)
-        return 2
-    except (OSError, ValueError, YearNotCovered, DateParseError) as exc:
-        print(f"tusoi: {exc}", file=sys.stderr)
-        return 2
-    except OperatorError as exc:
-        from handlers.render import Renderer
 
-        print(Renderer().render_text("cli/error", {"kind": exc.kind, **exc.context}),
-              end="", file=sys.stderr)
-        return 1
-    return 0
+def _unexpected(exc: Exception, settings: Settings | None) -> int:
+    """A network failure, a missing file or a bug: one Vietnamese line with a hint, and the
+    traceback only at DEBUG (or in the log)."""
+    kind = "unexpected"
+    context: dict[str, Any] = {"type": type(exc).__name__}
+    try:
+        from telegram.error import InvalidToken, NetworkError
+    except ImportError:  # pragma: no cover - telegram is a dependency
+        InvalidToken = NetworkError = ()  # type: ignore[assignment,misc]
+    if isinstance(exc, InvalidToken):
+        kind = "telegram_token"
+    elif isinstance(exc, NetworkError):
+        kind = "telegram_unreachable"
+        context["url"] = settings.telegram.base_url if settings else ""
+    elif isinstance(exc, OSError):
+        kind = "os_error"
+        context.update(path=str(exc.filename or ""), reason=exc.strerror or str(exc))
+    debug = settings is not None and settings.logging.level == "DEBUG"
+    log.debug("failed", exc_info=exc)
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    return _fail(None, "error", EXIT_REFUSED, kind=kind, **context)
 
 
 if __name__ == "__main__":

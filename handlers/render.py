@@ -50,6 +50,9 @@ def make_environment(folder: Path) -> Environment:
     )
     env.filters["vn_date"] = vn_date
     env.filters["vn_datetime"] = vn_datetime
+    # True while rendering for a channel without buttons: templates then say "gõ «xong»"
+    # where Telegram says "bấm «Xong»" (common/_press.html.j2).
+    env.globals["typed"] = False
     return env
 
 
@@ -96,9 +99,9 @@ class Renderer:
     def html(self, screen: Screen) -> str:
         return self.render(screen.template, screen.context)
 
-    def render(self, name: str, context: dict[str, Any]) -> str:
+    def render(self, name: str, context: dict[str, Any], *, typed: bool = False) -> str:
         template = self.env.get_template(f"{name}.html.j2")
-        return template.render(**context).strip()
+        return template.render(**context, typed=typed).strip()
 
     def render_text(self, name: str, context: dict[str, Any]) -> str:
         """A plain-text template (``*.txt.j2``), e.g. for the operator's command line."""
@@ -109,7 +112,8 @@ class Renderer:
 
     def plain(self, screen: Screen) -> str:
         """The screen for a channel without buttons or markup (console, Zalo Bot API)."""
-        text = html.unescape(_TAG.sub("", self.html(screen)))
+        text = html.unescape(_TAG.sub("", self.render(screen.template, screen.context,
+                                                      typed=True)))
         hints = [
             f"«{self._typed[b.action]}»: {self.label(b)}"
             for row in screen.buttons

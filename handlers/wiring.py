@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 from datetime import UTC, date, datetime, timedelta
 
 from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
 from bot.proposal import load_rules
 from bot.config import ROOT, Settings
+from bot.operations import OperationSettings, Operations
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
 from bot.models import Round
-from bot.workdays import WorkCalendar, YearNotCovered
+from bot.workdays import Convention, WorkCalendar, YearNotCovered
 from handlers.render import Renderer
 from storage.db import Database
 from storage.reminders import ReminderStore
@@ -41,11 +43,16 @@ class Core:
     renderer: Renderer
     calendar: WorkCalendar
     clock: SystemClock
+    operations: Operations
 
     async def open(self) -> None:
-        """Open the database, apply migrations, forget week-old update ids."""
+        """Open the database, apply migrations, forget week-old update ids and wipe roster
+        uploads nobody confirmed or cancelled within a week."""
         await self.db.open()
-        await self.store.forget_events_before(self.clock.now() - timedelta(days=7))
+        week_ago = self.clock.now() - timedelta(days=7)
+        async with self.store.transaction():
+            await self.store.forget_events_before(week_ago)
+            await self.store.purge_roster_uploads_before(week_ago)
         log.info("database ready at %s (schema %d)", self.db.path, await self.db.schema_version())
 
     async def close(self) -> None:
@@ -104,6 +111,20 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     db = Database(settings.database.path, durable=settings.database.durable)
     store = SqliteStore(db)
     invites = settings.invites
+    username = settings.telegram.bot_username
+
+    def invite_link(code: str) -> str | None:
+        return f"https://t.me/{username}?start={code}" if username else None
+
+    operations = Operations(store, clock, calendar, OperationSettings(
+        invite_ttl=timedelta(hours=invites.ttl_hours),
+        member_lead=settings.calendar.member_lead_days,
+        collective_lead=settings.calendar.collective_lead_days,
+        convention=cast(Convention, settings.calendar.convention),
+        forms=tuple(p.id for p in (form, *other_forms)),
+        round_title=lambda year: renderer.render_text("cli/round_title", {"year": year}).strip(),
+        invite_link=invite_link,
+    ))
     service = ReviewService(
         store, clock, checklist, form, renderer.texts(),
         ReviewSettings(
@@ -111,17 +132,16 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             link_attempts=invites.max_failed_attempts,
             link_window=timedelta(minutes=invites.attempt_window_minutes),
             max_answer_chars=settings.review.max_answer_chars,
-            bot_username=settings.telegram.bot_username,
-            invite_ttl=timedelta(hours=invites.ttl_hours),
             bundle_texts=load_bundle_texts(),
             rules=load_rules(),
             data_root=ROOT,
             collective_due=lambda round_: collective_due(calendar, settings, round_),
         ),
         other_forms,
+        operations=operations,
     )
     for pack in service.forms.values():
         if not service.template_of(pack).is_file():
             raise FileNotFoundError(
                 f"form pack {pack.id}: no such Word template: {service.template_of(pack)}")
-    return Core(settings, db, store, service, renderer, calendar, clock)
+    return Core(settings, db, store, service, renderer, calendar, clock, operations)

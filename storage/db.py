@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import stat
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,6 +30,37 @@ def migration_files(folder: Path = MIGRATIONS) -> list[tuple[int, Path]]:
     return found
 
 
+PRIVATE_FILE = 0o600  # members' answers: the owner only
+PRIVATE_DIR = 0o700
+
+
+def private_dir(folder: Path) -> None:
+    """Create ``folder`` (and missing parents) readable by the owner only."""
+    if not folder.exists():
+        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file that only its owner can read, whatever the umask."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    os.close(fd)
+    os.chmod(path, PRIVATE_FILE)  # an umask can only remove bits; be explicit anyway
+
+
+def make_private(path: Path) -> None:
+    """Take group and world access away from an existing database file (and its -wal and
+    -shm, which SQLite creates with the main file's mode)."""
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(part.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %o); now owner-only", part, mode)
+            os.chmod(part, mode & 0o700)
+
+
 class Database:
     """Owns the single connection. Writes go through ``transaction()``, one at a time."""
 
@@ -44,8 +77,10 @@ class Database:
         return self._conn
 
     async def open(self) -> None:
-        if self.path.parent != Path():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating it owner-only if needed), set WAL and durability, migrate."""
+        if not self.path.exists():
+            create_private(self.path)
+        make_private(self.path)
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
         await self._conn.execute("PRAGMA journal_mode=WAL")

@@ -233,6 +233,13 @@ class SqliteStore(Queries):
     async def close_round(self, round_id: int) -> None:
         await self._run("UPDATE rounds SET status = 'closed' WHERE id = ?", (round_id,))
 
+    async def move_round(self, round_id: int, meeting: date, member_due: date) -> None:
+        """A new meeting date; callers plan the round's reminders again right after."""
+        await self._run(
+            "UPDATE rounds SET meeting_date = ?, member_due = ? WHERE id = ?",
+            (meeting.isoformat(), member_due.isoformat(), round_id),
+        )
+
     async def open_round(self, cell_id: int) -> Round | None:
         row = await self._one(
             "SELECT * FROM rounds WHERE cell_id = ? AND status = 'open'", (cell_id,)
@@ -483,7 +490,22 @@ class SqliteStore(Queries):
                             row["content"], row["status"])
 
     async def set_roster_upload_status(self, upload_id: int, status: str) -> None:
-        await self._run("UPDATE roster_uploads SET status = ? WHERE id = ?", (status, upload_id))
+        """Imported or rejected: either way the file's content is wiped (names and birth
+        dates have no business staying in the database once the secretary has decided)."""
+        await self._run(
+            "UPDATE roster_uploads SET status = ?,"
+            " content = CASE WHEN ? = 'pending' THEN content ELSE zeroblob(0) END WHERE id = ?",
+            (status, status, upload_id),
+        )
+
+    async def purge_roster_uploads_before(self, cutoff: datetime) -> int:
+        """Uploads nobody decided on by ``cutoff`` are rejected and their content wiped."""
+        cursor = await self.db.conn.execute(
+            "UPDATE roster_uploads SET status = 'rejected', content = zeroblob(0)"
+            " WHERE status = 'pending' AND created_at < ?",
+            (_ts(cutoff),),
+        )
+        return cursor.rowcount
 
     async def find_member(self, cell_id: int, full_name: str, birth_date: str | None) -> Member | None:
         row = await self._one(
@@ -510,14 +532,15 @@ class SqliteStore(Queries):
             (_ts(now), member_id),
         )
 
-    async def log_access(self, actor_id: int, action: str, target_id: int | None,
+    async def log_access(self, actor_id: int | None, action: str, target_id: int | None,
                          now: datetime) -> None:
+        """``actor_id`` None: the operator at the command line."""
         await self._run(
             "INSERT INTO access_log (actor_id, action, target_id, at) VALUES (?, ?, ?, ?)",
             (actor_id, action, target_id, _ts(now)),
         )
 
-    async def access_log(self, target_id: int) -> list[tuple[int, str]]:
+    async def access_log(self, target_id: int) -> list[tuple[int | None, str]]:
         rows = await self._all(
             "SELECT actor_id, action FROM access_log WHERE target_id = ? ORDER BY id", (target_id,)
         )

@@ -1,0 +1,340 @@
+"""What an operator or a cell's secretary does to a cell: one implementation, three callers.
+
+The command line (``handlers/cli.py``), the console demo (``handlers/console.py``) and the
+secretary's desk (``bot/secretary.py``) all call ``Operations``, so a rule (one live invite
+per member, a removal is logged, a re-imported roster updates the people it knows, a meeting
+date is checked against the working-day calendar) holds whichever way the work is done.
+
+Each method runs inside the caller's transaction: only callers open transactions. A method
+that changes a round's dates returns the round, and the caller plans its reminders again
+once the transaction has committed. A mistake is an ``OperationError`` carrying an ASCII
+``kind`` and the facts its message needs; the sentences live in ``templates/``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.deadlines import RoundDeadlines, compute_deadlines
+from bot.invites import hash_code, new_code
+from bot.models import Cell, Member, Role, Round
+from bot.ports import Clock, OperatorStore
+from bot.reminders import local_day
+from bot.roster import RosterPreview, RosterRow, format_date, parse_date, parse_roster
+from bot.text import clean_text, strip_marks
+from bot.workdays import Convention, WorkCalendar
+
+# The review year. The annual review is held at the end of the year it reviews; some
+# organisations hold it in the first quarter of the next year (domain.md §6). So a meeting
+# from January to this month reviews the previous year; any later meeting, its own year.
+# ``--year`` overrides the rule.
+LAST_MONTH_REVIEWING_PREVIOUS_YEAR = 3
+
+MAX_NAME = 200  # characters, as for a roster cell
+# Prefixes an operator naturally types, which the forms already print before the name.
+CELL_PREFIX = "chi bo "
+COMMITTEE_PREFIX = "dang bo "
+
+
+def review_year(meeting: date) -> int:
+    """The year a meeting on ``meeting`` reviews: a meeting in January–March 2027 reviews
+    2026; a meeting in December 2026 reviews 2026."""
+    if meeting.month <= LAST_MONTH_REVIEWING_PREVIOUS_YEAR:
+        return meeting.year - 1
+    return meeting.year
+
+
+class OperationError(Exception):
+    """A request that cannot be carried out, with an ASCII ``kind`` and its facts."""
+
+    def __init__(self, kind: str, **context: Any) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.context = context
+
+
+@dataclass(frozen=True)
+class OperationSettings:
+    invite_ttl: timedelta = timedelta(days=7)
+    member_lead: int = 5
+    collective_lead: int = 3
+    convention: Convention = "strict"
+    max_roster_rows: int = 2000
+    forms: tuple[str, ...] = ()  # form pack ids a round may name
+    # The default title of a round reviewing a given year (a template, rendered by wiring).
+    round_title: Callable[[int], str] = str
+    # The link a new member opens to join, per channel; None where there is no such link.
+    invite_link: Callable[[str], str | None] = lambda code: None
+
+
+@dataclass(frozen=True)
+class Invite:
+    member_id: int
+    name: str
+    code: str
+    link: str | None
+    expires: datetime  # UTC
+
+    def context(self) -> dict[str, Any]:
+        return {"name": self.name, "code": self.code, "link": self.link, "expires": self.expires}
+
+
+@dataclass(frozen=True)
+class CellAdded:
+    id: int
+    name: str
+    committee: str
+    dropped: tuple[str, ...] = ()  # the prefixes removed ("Chi bộ", "Đảng bộ") as typed
+
+
+@dataclass(frozen=True)
+class RoundChange:
+    round: Round
+    deadlines: RoundDeadlines
+    before: date | None = None  # the previous meeting date, for a move
+
+
+@dataclass(frozen=True)
+class RosterPlan:
+    """What importing a roster file would do: the file's reading, who is new, who is known."""
+
+    preview: RosterPreview
+    new: list[RosterRow] = field(default_factory=list)
+    updated: list[RosterRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RosterImport:
+    added: list[int]
+    updated: list[int]
+    invites: list[Invite]
+
+
+def clean_name(raw: str, what: str = "name") -> str:
+    """A person's or a cell's name, cleaned; an empty or implausible one is refused."""
+    name = " ".join(clean_text(raw).split())
+    if not name:
+        raise OperationError("empty_name", what=what)
+    if len(name) > MAX_NAME:
+        raise OperationError("name_too_long", what=what, limit=MAX_NAME)
+    if what == "name" and (any(ch.isdigit() for ch in name)
+                           or sum(ch.isalpha() for ch in name) < 2):
+        raise OperationError("bad_name", what=what, value=name)
+    return name
+
+
+def _drop_prefix(name: str, prefix: str) -> tuple[str, str | None]:
+    """("Chi bộ Phòng X", "chi bo ") -> ("Phòng X", "Chi bộ"): the prefix as typed, if any."""
+    words = name.split()
+    count = len(prefix.split())
+    head = " ".join(words[:count])
+    if len(words) > count and strip_marks(head).lower() + " " == prefix:
+        return " ".join(words[count:]), head
+    return name, None
+
+
+def check_birth_date(raw: str | None, today: date) -> str | None:
+    """A birth date as dd/mm/yyyy, or None; an impossible or future date is refused."""
+    if raw is None or not raw.strip():
+        return None
+    text = unicodedata.normalize("NFKC", raw).strip()
+    try:
+        parsed = parse_date(text)
+    except (ValueError, OverflowError):
+        raise OperationError("bad_birth_date", value=raw) from None
+    if parsed is None:
+        return None
+    if parsed > today or parsed.year < 1900:
+        raise OperationError("bad_birth_date", value=raw)
+    return format_date(parsed)
+
+
+class Operations:
+    def __init__(
+        self,
+        store: OperatorStore,
+        clock: Clock,
+        calendar: WorkCalendar,
+        settings: OperationSettings,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar
+        self.settings = settings
+
+    def today(self) -> date:
+        return local_day(self.clock.now())
+
+    # ----------------------------------------------------------------- cells and members
+
+    async def cell(self, cell_id: int) -> Cell:
+        cell = await self.store.cell(cell_id)
+        if cell is None:
+            raise OperationError("no_cell", id=cell_id)
+        return cell
+
+    async def add_cell(self, name: str, committee: str = "", place: str = "") -> CellAdded:
+        """A new cell. "Chi bộ X" is stored as "X" and "Đảng bộ Y" as "Y": the forms print
+        those words themselves, and «Chi bộ Chi bộ X» would head every draft."""
+        cell_name, dropped_cell = _drop_prefix(clean_name(name, "cell"), CELL_PREFIX)
+        committee_name = " ".join(clean_text(committee).split())
+        dropped_committee = None
+        if committee_name:
+            committee_name, dropped_committee = _drop_prefix(committee_name, COMMITTEE_PREFIX)
+        cell_id = await self.store.add_cell(cell_name, committee_name,
+                                            " ".join(clean_text(place).split()),
+                                            self.clock.now())
+        dropped = tuple(d for d in (dropped_cell, dropped_committee) if d)
+        return CellAdded(cell_id, cell_name, committee_name, dropped)
+
+    async def add_member(
+        self, cell_id: int, full_name: str, *, birth_date: str | None = None,
+        party_post: str | None = None, gov_post: str | None = None,
+        mass_post: str | None = None, work_unit: str | None = None, is_leader: bool = False,
+        role: Role = Role.MEMBER,
+    ) -> int:
+        await self.cell(cell_id)
+        name = clean_name(full_name)
+        born = check_birth_date(birth_date, self.today())
+
+        def post(value: str | None) -> str | None:
+            text = " ".join(clean_text(value or "").split())
+            return text or None
+
+        return await self.store.add_member(
+            cell_id, name, self.clock.now(), birth_date=born, party_post=post(party_post),
+            gov_post=post(gov_post), mass_post=post(mass_post), work_unit=post(work_unit),
+            is_leader=is_leader, role=role,
+        )
+
+    async def active_member(self, member_id: int) -> Member:
+        member = await self.store.member(member_id)
+        if member is None:
+            raise OperationError("no_member", id=member_id)
+        if not member.active:
+            raise OperationError("already_removed", id=member_id, name=member.full_name)
+        return member
+
+    async def remove_member(self, member_id: int, actor_id: int | None) -> Member:
+        """End a member's access at once: inactive, invites revoked, logged. Their answers
+        are kept. ``actor_id`` None is the operator at the command line."""
+        member = await self.active_member(member_id)
+        now = self.clock.now()
+        await self.store.deactivate_member(member.id)
+        await self.store.revoke_invites(member.id, now)
+        await self.store.log_access(actor_id, "remove", member.id, now)
+        return member
+
+    # ----------------------------------------------------------------- invites
+
+    async def issue_invite(self, member: Member) -> Invite:
+        """A new one-time code; the member's unused ones are revoked (one live invite)."""
+        now = self.clock.now()
+        await self.store.revoke_invites(member.id, now)
+        code = new_code()
+        expires = now + self.settings.invite_ttl
+        await self.store.add_invite(member.id, hash_code(code), now, expires)
+        return Invite(member.id, member.full_name, code, self.settings.invite_link(code), expires)
+
+    async def revoke_invites(self, member: Member) -> None:
+        await self.store.revoke_invites(member.id, self.clock.now())
+
+    # ----------------------------------------------------------------- rosters
+
+    async def plan_roster(self, cell_id: int, filename: str, content: bytes) -> RosterPlan:
+        """Read a roster (CSV in any Excel encoding, or XLSX) and say what importing it would
+        do; nothing is stored."""
+        preview = parse_roster(filename, content, max_rows=self.settings.max_roster_rows,
+                               today=self.today())
+        new: list[RosterRow] = []
+        updated: list[RosterRow] = []
+        for row in preview.rows:
+            known = await self.store.find_member(cell_id, row.full_name,
+                                                 row.member_fields()["birth_date"])
+            (updated if known else new).append(row)
+        return RosterPlan(preview, new, updated)
+
+    async def import_roster(
+        self, cell_id: int, plan: RosterPlan, actor_id: int | None
+    ) -> RosterImport:
+        """Add the new people and update the posts of the known ones (same name and birth
+        date), inside the caller's transaction: all rows or none. New members get an
+        invite each."""
+        now = self.clock.now()
+        added: list[int] = []
+        updated: list[int] = []
+        invites: list[Invite] = []
+        for row in plan.preview.rows:
+            fields_ = row.member_fields()
+            joined = row.joined_on.isoformat() if row.joined_on else None
+            known = await self.store.find_member(cell_id, row.full_name, fields_["birth_date"])
+            if known is not None:
+                await self.store.update_member_posts(
+                    known.id, party_post=fields_["party_post"], gov_post=fields_["gov_post"],
+                    mass_post=fields_["mass_post"], work_unit=fields_["work_unit"],
+                    is_leader=fields_["is_leader"], joined_on=joined)
+                updated.append(known.id)
+                continue
+            member_id = await self.store.add_member(cell_id, now=now, joined_on=joined,
+                                                    **fields_)
+            added.append(member_id)
+            member = await self.store.member(member_id)
+            if member is None:
+                raise RuntimeError(f"member {member_id} vanished inside its transaction")
+            invites.append(await self.issue_invite(member))
+        await self.store.log_access(actor_id, "roster_import", None, now)
+        return RosterImport(added, updated, invites)
+
+    # ----------------------------------------------------------------- rounds
+
+    def deadlines(self, meeting: date) -> RoundDeadlines:
+        """The round's dates for a meeting on ``meeting``; DeadlineProblem or YearNotCovered
+        when the meeting cannot be held then."""
+        return compute_deadlines(
+            self.calendar, meeting, self.today(), member_lead=self.settings.member_lead,
+            collective_lead=self.settings.collective_lead, convention=self.settings.convention,
+        )
+
+    async def open_round(
+        self, cell_id: int, meeting: date, *, year: int | None = None,
+        title: str | None = None, form: str | None = None,
+    ) -> RoundChange:
+        """Open the cell's review round. The year defaults to the year under review
+        (``review_year``); the title to the usual one for that year."""
+        await self.cell(cell_id)
+        if form is not None and form not in self.settings.forms:
+            raise OperationError("no_form", form=form, known=sorted(self.settings.forms))
+        if await self.store.open_round(cell_id) is not None:
+            raise OperationError("round_already_open", cell=cell_id)
+        deadlines = self.deadlines(meeting)
+        year = year or review_year(deadlines.meeting)
+        title = " ".join(clean_text(title or "").split()) or self.settings.round_title(year)
+        round_id = await self.store.add_round(cell_id, year, title, deadlines.meeting,
+                                              deadlines.member_due, self.clock.now(), form)
+        round_ = await self.store.round(round_id)
+        if round_ is None:
+            raise RuntimeError(f"round {round_id} vanished inside its transaction")
+        return RoundChange(round_, deadlines)
+
+    async def move_round(self, cell_id: int, meeting: date) -> RoundChange:
+        """A new meeting date for the cell's open round, with its deadlines recomputed."""
+        round_ = await self._open_round(cell_id)
+        deadlines = self.deadlines(meeting)
+        await self.store.move_round(round_.id, deadlines.meeting, deadlines.member_due)
+        return RoundChange(round_, deadlines, before=round_.meeting_date)
+
+    async def close_round(self, cell_id: int) -> Round:
+        round_ = await self._open_round(cell_id)
+        await self.store.close_round(round_.id)
+        return round_
+
+    async def _open_round(self, cell_id: int) -> Round:
+        await self.cell(cell_id)
+        round_ = await self.store.open_round(cell_id)
+        if round_ is None:
+            raise OperationError("no_open_round", cell=cell_id)
+        return round_
