@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,19 +13,33 @@ from bot.config import ConfigError, load_settings
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[telegram]\ntokn = 'x'\n", "telegram.tokn: unknown key"),
-    ("[telegarm]\n", "[telegarm]: unknown section"),
-    ("[database]\ndurable = 'yes'\n", "database.durable: expected bool, got str"),
-    ("[invites]\nttl_hours = true\n", "invites.ttl_hours: expected int, got bool"),
-    ("[database\n", "not valid TOML"),
-    ("[calendar]\nconvention = 'lax'\n", "calendar.convention"),
+@pytest.mark.parametrize("text, kind, key, said", [
+    ("[telegram]\ntokn = 'x'\n", "unknown_key", "telegram.tokn", "không có khóa này"),
+    ("[telegarm]\n", "unknown_section", "[telegarm]", "không có bảng này"),
+    ("[database]\ndurable = 'yes'\n", "wrong_type", "database.durable",
+     "cần true hoặc false, nhưng đang là chuỗi"),
+    ("[invites]\nttl_hours = true\n", "wrong_type", "invites.ttl_hours",
+     "cần số nguyên, nhưng đang là true hoặc false"),
+    ("[database\n", "not_toml", "", "không phải TOML hợp lệ"),
+    ("[calendar]\nconvention = 'lax'\n", "bad_choice", "calendar.convention", "«lax»"),
+    ("[reminders]\nsend_at = '²:00'\n", "bad_clock", "reminders.send_at", "GIỜ:PHÚT"),
+    ("[console]\ndatabase = 'tusoi.sqlite3'\n", "demo_is_real", "console.database",
+     "cơ sở dữ liệu riêng"),
 ])
-def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_config_names_the_file_and_the_key_in_vietnamese(
+    tmp_path: Path, text: str, kind: str, key: str, said: str
+) -> None:
     path = tmp_path / "tusoi.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(".", r"\.")):
+    with pytest.raises(ConfigError) as raised:
         load_settings(path, environ={})
+    assert (raised.value.kind, raised.value.context["key"]) == (kind, key)
+    result = run(tmp_path, "--config", str(path), "cell", "list")
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"tusoi: lỗi cấu hình trong {path}"), result.stderr
+    assert key in first and said in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_token_from_environment_and_never_in_repr(tmp_path: Path) -> None:
@@ -34,8 +49,9 @@ def test_token_from_environment_and_never_in_repr(tmp_path: Path) -> None:
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TUSOI_TELEGRAM_TOKEN"}
     return subprocess.run([sys.executable, "-m", "handlers.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 def test_process_refuses_to_start_on_bad_config(tmp_path: Path) -> None:
@@ -43,7 +59,19 @@ def test_process_refuses_to_start_on_bad_config(tmp_path: Path) -> None:
     path.write_text("[telegram]\ntoken = 42\n", encoding="utf-8")
     result = run(tmp_path, "--config", str(path), "run")
     assert result.returncode == 2
-    assert "telegram.token: expected str, got int" in result.stderr
+    assert result.stderr == (f"tusoi: lỗi cấu hình trong {path}, khóa telegram.token: cần chuỗi"
+                             ' trong ngoặc kép, ví dụ "abc", nhưng đang là số nguyên.\n')
+
+
+def test_telegram_without_a_token_names_the_key_and_the_environment_variable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tusoi.toml"
+    path.write_text(f"[database]\npath = '{tmp_path / 'db.sqlite3'}'\n", encoding="utf-8")
+    result = run(tmp_path, "--config", str(path), "telegram")
+    assert result.returncode == 2
+    assert "telegram.token" in result.stderr and "TUSOI_TELEGRAM_TOKEN" in result.stderr
+    assert str(path) in result.stderr
 
 
 def test_process_refuses_to_start_on_a_broken_pack(tmp_path: Path) -> None:
@@ -54,7 +82,8 @@ def test_process_refuses_to_start_on_a_broken_pack(tmp_path: Path) -> None:
                       encoding="utf-8")
     result = run(tmp_path, "--config", str(config), "console")
     assert result.returncode == 2
-    assert "checklist pack error" in result.stderr and "pack.kind" in result.stderr
+    assert result.stderr.startswith("tusoi: gói câu hỏi hoặc biểu mẫu có lỗi")
+    assert "pack.kind" in result.stderr
 
 
 def test_checklist_check_command_reports_counts_and_errors(tmp_path: Path) -> None:

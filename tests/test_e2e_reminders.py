@@ -36,8 +36,10 @@ def write_config(tmp_path: Path, api: FakeBotApi, quiet: tuple[str, str]) -> Pat
 def stand_up_cell(tmp_path: Path, config: Path) -> Path:
     """A cell with MEMBERS members (one a secretary), all linked on Telegram, round open."""
     roster = tmp_path / "roster.csv"
-    names = [f"Đảng viên Số {i:02d}" for i in range(1, MEMBERS)]
-    roster.write_text("Họ và tên\n" + "\n".join(names) + "\n", encoding="utf-8")
+    names = [f"Đảng viên {chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(1, MEMBERS)]
+    rows = [f"{name},01/01/1980,không" for name in names]
+    roster.write_text("Họ và tên,Ngày sinh,Lãnh đạo\n" + "\n".join(rows) + "\n",
+                      encoding="utf-8")
     tusoi(config, "db", "init")
     tusoi(config, "cell", "add", "--name", "Phòng Nhắc việc")
     tusoi(config, "roster", "import", "--cell", "1", str(roster))

@@ -77,7 +77,7 @@ def test_round_open_refuses_an_unknown_form(tmp_path: Path, capsys: pytest.Captu
     code = tusoi_main(["--config", str(config), "round", "open", "--cell", "1",
                        "--meeting", "thứ Sáu 18/12/2026", "--form", "form-2025-2a"])
     assert code == 1
-    assert "Không có gói biểu mẫu «form-2025-2a»" in capsys.readouterr().err
+    assert "không có gói biểu mẫu «form-2025-2a»" in capsys.readouterr().err
 
 
 def test_default_settings_name_one_form() -> None:
