@@ -185,18 +185,17 @@ class WorkCalendar:
         return self.day_status(d).working
 
     def year_days(self, year: int) -> list[DayStatus]:
-        """The days worth printing for ``year``: every day off other than an ordinary weekend
-        (holidays, compensatory and swapped days, weekends inside an official holiday block)
-        and every working day that would otherwise be off (make-up Saturdays, cancelled
-        holidays), in date order."""
+        """The days worth printing for ``year``: every weekday that is off (holidays,
+        compensatory and swapped days) and every working day that would otherwise be off
+        (make-up Saturdays, cancelled holidays), in date order. A weekend day off is never
+        listed, even inside a holiday block: it is off anyway."""
         if not self.first_year <= year <= self.last_year:
             raise YearNotCovered(year, self.first_year, self.last_year)
-        plain_weekend = {WEEKDAYS_VI[_SATURDAY], WEEKDAYS_VI[_SUNDAY]}
         return [
             status
             for d in _dates_of_year(year)
             if (status := self._days[d]).reason is not None
-            and not (not status.working and status.reason in plain_weekend)
+            and not (not status.working and _ordinary(d, self.saturday_is_workday).reason)
         ]
 
     # -- walking -------------------------------------------------------------------------

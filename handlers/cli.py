@@ -421,6 +421,16 @@ def configure_logging(level: str, *, quiet: bool = False) -> None:
                         ("aiosqlite", logging.INFO)):
         library = logging.getLogger(name)
         library.setLevel(max(floor, effective))
+    if effective != logging.DEBUG:
+        logging.getLogger("telegram.ext").addFilter(_StartupNetworkNoise())
+
+
+class _StartupNetworkNoise(logging.Filter):
+    """python-telegram-bot logs a full traceback when it cannot reach the Bot API at start;
+    the command line says the same in one Vietnamese line (``_unexpected``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and "Bootstrap" in record.getMessage())
 
 
 def _fail(renderer: Renderer | None, template: str, code: int, **context: Any) -> int:
