@@ -27,12 +27,15 @@ from bot.ports import Clock, OfficeStore, Redeem
 from bot.proposal import Rules
 from bot.secretary import DESK, Desk, DeskSettings, is_officer
 from bot.screens import (
-    ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
+    ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, NONE, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
     SUMMARY, Button, Document, Incoming, Press, Screen,
 )
-from bot.text import clean_text, fold
+from bot.text import ascii_number, clean_text, fold
 
 SUMMARY_CURSOR = "#sum"
+# "#pause:<cursor before pausing>": while paused, a typed answer is not applied to a question
+# the member no longer sees; the next message shows it again.
+PAUSE_CURSOR = "#pause:"
 # "liên kết ABCD2345": a code of about the right length. Anything longer is a sentence
 # that happens to start with "liên kết", and is an answer, not a failed attempt.
 LINK_CODE = re.compile(rf"[A-Z0-9]{{{LENGTH - 2},{LENGTH + 2}}}")
@@ -73,8 +76,25 @@ class _State:
     form: Pack
 
     @property
+    def paused(self) -> bool:
+        return (self.review.cursor or "").startswith(PAUSE_CURSOR)
+
+    @property
+    def cursor(self) -> str | None:
+        """The cursor, as it was before a pause: a question id, the list, or None."""
+        cursor = self.review.cursor
+        if cursor is not None and cursor.startswith(PAUSE_CURSOR):
+            cursor = cursor[len(PAUSE_CURSOR):] or None
+        return cursor
+
+    @property
+    def on_summary(self) -> bool:
+        """The member is looking at the review list: opened, or the walk is complete."""
+        return self.cursor == SUMMARY_CURSOR or self.current is None
+
+    @property
     def current(self) -> Step | None:
-        cursor = None if self.review.cursor == SUMMARY_CURSOR else self.review.cursor
+        cursor = None if self.cursor == SUMMARY_CURSOR else self.cursor
         return flow.current_step(self.steps, self.answers, cursor)
 
 
@@ -130,6 +150,8 @@ class ReviewService:
         if folded.startswith("lienket") and LINK_CODE.fullmatch(code):
             return Press(LINK, arg=code)
         keyword = self.texts.keywords.get(folded)
+        if keyword == NONE:  # «không có» may be the answer itself: keep what was typed
+            return Press(NONE, arg=stripped)
         return Press(keyword) if keyword else None
 
     # ----------------------------------------------------------------- dispatch
@@ -299,18 +321,31 @@ class ReviewService:
             if current is None or press.qid != current.qid:
                 return [Screen("common/stale"), *self._show(state)]
 
+        if press.action == "pause":
+            if not state.paused:
+                await self.store.set_cursor(state.review.id, PAUSE_CURSOR + (state.cursor or ""))
+            return [Screen("review/paused", self._progress(state))]
+        if state.paused:
+            resumed = await self._unpause(state)
+            if not from_button and press.action in (NONE, SKIP, DONE, KEEP, CLEAR):
+                # Typed while paused: the member no longer sees the question it would answer.
+                return [Screen("review/resumed"), *self._show(resumed)]
+            state = resumed
         match press.action:
             case "go":
+                if state.cursor == SUMMARY_CURSOR:  # /tieptuc leaves the list for the question
+                    await self.store.set_cursor(state.review.id, None)
+                    state = await self._reload(state)
                 return self._welcome(state) + self._show(state)
-            case "pause":
-                return [Screen("review/paused", self._progress(state))]
             case "sum":
                 await self.store.set_cursor(state.review.id, SUMMARY_CURSOR)
                 return self._show(await self._reload(state))
             case "back":
                 return await self._back(state)
             case "off":
-                return self._official(press.qid or (current.qid if current else ""))
+                official = self._official(press.qid or (current.qid if current else ""))
+                # Typed: the question scrolled away, so show it again below the text.
+                return official if from_button else official + self._show(state)
             case "sub":
                 return await self._submit(state)
         if current is None:
@@ -320,6 +355,10 @@ class ReviewService:
                 return await self._choose(state, current, press.arg, from_button)
             case "skip":
                 return await self._skip(state, current)
+            case "none":
+                return await self._none(state, current, press.arg)
+            case "done" if current.question.kind != "text":  # an empty line on the console
+                return [self._hint(current), *self._show(state)]
             case "done":
                 return await self._finish_text(state, current, keep=False)
             case "keep":
@@ -344,21 +383,63 @@ class ReviewService:
         )
         return [ack, *await self._after_save(fresh, step)]
 
+    async def _unpause(self, state: _State) -> _State:
+        await self.store.set_cursor(state.review.id, state.cursor)
+        return await self._reload(state)
+
+    def _hint(self, step: Step) -> Screen:
+        """What a choice or score question accepts, for input it cannot take."""
+        question = step.question
+        if question.kind == "choice":
+            return Screen("review/choose_hint", {"count": len(question.options)})
+        return Screen("review/score_hint", {"min": question.min or 0, "max": question.max or 100,
+                                            "optional": not question.required})
+
     async def _skip(self, state: _State, step: Step) -> list[Screen]:
         if state.review.pending_qid == step.qid and state.review.pending_text:
             # Moving on from a half-written answer keeps what was written as the answer.
             return await self._finish_text(state, step, keep=True)
         if flow.is_answered(state.answers.get(step.qid)):
             await self.store.set_cursor(state.review.id, None)
-            return self._show(await self._reload(state))
-        return self._show(await self._save(state, step, None, skipped=step.question.required))
+            return [Screen("review/kept", {"number": self._label(step, state.member.is_leader)}),
+                    *self._show(await self._reload(state))]
+        fresh = await self._save(state, step, None, skipped=step.question.required)
+        return [Screen("review/skipped", {"number": self._label(step, state.member.is_leader),
+                                          "required": step.question.required}),
+                *self._show(fresh)]
+
+    async def _none(self, state: _State, step: Step, typed: str) -> list[Screen]:
+        """«Không có» typed. For a text question that must be answered (section III, whose
+        hint says to write it) it is the answer; for a choice, the one option that begins
+        with those words («Không có biểu hiện»); elsewhere, nothing to report, as the
+        «Không có nội dung này» button says."""
+        question, review = step.question, state.review
+        if question.kind == "text" and question.required:
+            if review.pending_text and review.pending_qid is not None:
+                return await self._text(state, typed)  # a piece of a longer answer
+            written = dataclasses.replace(review, pending_qid=step.qid, pending_text=typed,
+                                          pending_warned=False)
+            return await self._finish_text(dataclasses.replace(state, review=written), step,
+                                           keep=False)
+        if question.kind == "choice":
+            said = fold(typed)
+            matching = [o for o in question.options if fold(o.label).startswith(said)]
+            if len(matching) == 1:
+                return await self._choose(state, step, matching[0].id, False)
+        return await self._skip(state, step)
 
     async def _back(self, state: _State) -> list[Screen]:
         current = state.current
-        if current is None or state.review.cursor == SUMMARY_CURSOR:
+        if state.cursor == SUMMARY_CURSOR and current is not None:
+            # Back from the list opened mid-walk: to the question the member left.
+            await self.store.set_cursor(state.review.id, None)
+            return self._show(await self._reload(state))
+        if state.on_summary:
             target = state.steps[-1] if state.steps else None
-        else:
+        elif current is not None:
             target = flow.previous_step(state.steps, current.qid)
+        else:
+            target = None
         if target is None:
             return [Screen("review/at_start"), *self._show(state)]
         await self.store.set_cursor(state.review.id, target.qid)
@@ -367,24 +448,26 @@ class ReviewService:
     # ----------------------------------------------------------------- typed text
 
     async def _text(self, state: _State, text: str) -> list[Screen]:
-        if state.review.cursor == SUMMARY_CURSOR:
+        if state.paused:  # not applied: the question is no longer on the member's screen
+            return [Screen("review/resumed"), *self._show(await self._unpause(state))]
+        if state.on_summary:  # opened, shown after the last question, or after a restart
             return await self._pick_from_summary(state, text)
         step = state.current
         if step is None:
             return self._show(state)
         question = step.question
+        number = ascii_number(text)
         if question.kind == "choice":
-            if text.isdigit() and 1 <= int(text) <= len(question.options):
-                return await self._choose(state, step, question.options[int(text) - 1].id, False)
-            return [Screen("review/choose_hint", {"count": len(question.options)}),
-                    *self._show(state)]
+            if number is not None and 1 <= number <= len(question.options):
+                return await self._choose(state, step, question.options[number - 1].id, False)
+            return [self._hint(step), *self._show(state)]
         if question.kind == "score":
             low, high = question.min or 0, question.max or 100
-            if text.isdigit() and low <= int(text) <= high:
-                fresh = await self._save(state, step, str(int(text)))
-                return [Screen("review/score_saved", {"score": int(text), "max": high}),
+            if number is not None and low <= number <= high:
+                fresh = await self._save(state, step, str(number))
+                return [Screen("review/score_saved", {"score": number, "max": high}),
                         *await self._after_save(fresh, step)]
-            return [Screen("review/score_hint", {"min": low, "max": high}), *self._show(state)]
+            return [self._hint(step), *self._show(state)]
         if not text:
             return [Screen("review/empty_text"), *self._show(state)]
         review = state.review
@@ -412,7 +495,10 @@ class ReviewService:
         if pending is None:
             prefilled = self._prefill(state, step)
             if keep and prefilled:
-                return await self._after_save(await self._save(state, step, prefilled), step)
+                fresh = await self._save(state, step, prefilled)
+                return [Screen("review/prefill_kept",
+                               {"number": self._label(step, state.member.is_leader)}),
+                        *await self._after_save(fresh, step)]
             return [Screen("review/nothing_written"), *self._show(state)]
         concrete = self._concrete(step, pending)
         if not concrete and not keep and not review.pending_warned:
@@ -431,11 +517,19 @@ class ReviewService:
         return step.question.check != "concrete" or flow.is_concrete(text)
 
     async def _pick_from_summary(self, state: _State, text: str) -> list[Screen]:
-        if text.isdigit() and 1 <= int(text) <= len(state.steps):
-            step = state.steps[int(text) - 1]
-            await self.store.set_cursor(state.review.id, step.qid)
-            return self._show(await self._reload(state))
-        return [Screen("review/summary_hint", {"count": len(state.steps)})]
+        """A row of the review list, by its position ("12") or its code ("1.2c", "II.2")."""
+        number = ascii_number(text)
+        leader = state.member.is_leader
+        step = None
+        if number is not None and 1 <= number <= len(state.steps):
+            step = state.steps[number - 1]
+        elif number is None:
+            code = fold(text).rstrip(".")
+            step = next((s for s in state.steps if fold(self._label(s, leader)) == code), None)
+        if step is None:
+            return [Screen("review/summary_hint", {"count": len(state.steps)})]
+        await self.store.set_cursor(state.review.id, step.qid)
+        return self._show(await self._reload(state))
 
     # ----------------------------------------------------------------- saving
 
@@ -547,6 +641,7 @@ class ReviewService:
             "meeting": state.round.meeting_date,
             "remaining": flow.remaining(state.steps, state.answers),
             "total": len(state.steps),
+            "follow_ups": len(self.checklist.follow_ups),
             "submitted_version": state.review.submitted_version,
             "changed_since_submit": state.review.status == ReviewStatus.IN_PROGRESS
             and state.review.submitted_version > 0,
@@ -562,7 +657,7 @@ class ReviewService:
     def _show(self, state: _State) -> list[Screen]:
         """The screen for wherever the member stands: a question or the review list."""
         step = state.current
-        if step is None or state.review.cursor == SUMMARY_CURSOR:
+        if step is None or state.on_summary:
             return [self._summary(state)]
         return [self._question(state, step)]
 
@@ -601,7 +696,7 @@ class ReviewService:
         if q.official is not None:
             rows.append((Button("official", OFFICIAL, rid, q.id),))
         skip = "skip" if q.required else "none_to_report"
-        if answer is not None and state.review.cursor == q.id:
+        if answer is not None and state.cursor == q.id:
             skip = "keep_answer"
         rows.append((Button("back", BACK, rid, q.id), Button(skip, SKIP, rid, q.id)))
         rows.append((Button("summary", SUMMARY, rid), Button("pause", PAUSE, rid)))
@@ -613,8 +708,9 @@ class ReviewService:
 
     def _summary(self, state: _State) -> Screen:
         rows = [
-            {"n": n, "label": self._label(step, state.member.is_leader), "answer": self._display(step.question,
-                                                                          state.answers.get(step.qid)),
+            {"n": n, "label": self._label(step, state.member.is_leader),
+             "topic": step.question.prompt if step.phase == "form" else "",
+             "answer": self._display(step.question, state.answers.get(step.qid)),
              "missing": step.question.required
              and not flow.is_answered(state.answers.get(step.qid))}
             for n, step in enumerate(state.steps, start=1)
@@ -641,7 +737,7 @@ class ReviewService:
 
     def _expects(self, state: _State) -> str:
         step = state.current
-        if step is None or state.review.cursor == SUMMARY_CURSOR:
+        if step is None or state.on_summary:
             return "summary"
         return step.question.kind
 

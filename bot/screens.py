@@ -27,6 +27,7 @@ SUBMIT = "sub"
 HELP = "help"
 LINK = "link"
 DESK = "s"  # the secretary's desk; the sub-action travels in the qid field
+NONE = "none"  # «không có» typed: the answer itself, or nothing to report (never a button)
 ACTIONS = frozenset(
     {ANSWER, BACK, SKIP, PAUSE, RESUME, OFFICIAL, DONE, KEEP, CLEAR, SUMMARY, SUBMIT, HELP, DESK}
 )
@@ -114,6 +115,8 @@ def encode_press(button: Button) -> str:
 def decode_press(data: str) -> Press | None:
     """Unpack callback data; None when it is not something this bot could have sent."""
     parts = data.split("|")
-    if len(parts) != 4 or parts[0] not in ACTIONS or not parts[1].isdigit():
+    # ASCII digits only ("²".isdigit() is True), and an id SQLite can hold.
+    if (len(parts) != 4 or parts[0] not in ACTIONS or not parts[1].isascii()
+            or not parts[1].isdigit() or len(parts[1]) > 18):
         return None
     return Press(action=parts[0], review_id=int(parts[1]), qid=parts[2], arg=parts[3])

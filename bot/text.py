@@ -56,3 +56,16 @@ def chunk(text: str, limit: int) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
+
+
+def ascii_number(text: str, max_digits: int = 9) -> int | None:
+    """A whole number as a person types it, or None.
+
+    Only ASCII digits count, after NFKC, so full-width "１２" and circled "①" read as 12 and
+    1; other characters ``str.isdigit`` accepts (superscripts, other scripts' digits) and
+    anything longer than ``max_digits`` are not numbers here.
+    """
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if 0 < len(normal) <= max_digits and normal.isascii() and normal.isdigit():
+        return int(normal)
+    return None

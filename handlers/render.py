@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.compose import VIETNAM, DraftTexts
 from bot.config import ROOT
 from bot.review import Texts
-from bot.screens import ANSWER, Button, Screen
+from bot.screens import ANSWER, NONE, Button, Screen
 from bot.text import fold
 from bot.workdays import format_vn_date
 
@@ -115,10 +115,12 @@ class Renderer:
         text = html.unescape(_TAG.sub("", self.render(screen.template, screen.context,
                                                       typed=True)))
         hints = [
-            f"«{self._typed[b.action]}»: {self.label(b)}"
+            f"«{self._typed[action]}»: {self.label(b)}"
             for row in screen.buttons
             for b in row
-            if b.action != ANSWER and b.action in self._typed
+            if b.action != ANSWER
+            # The «Không có nội dung này» button is typed as «không có».
+            and (action := NONE if b.label == "none_to_report" else b.action) in self._typed
         ]
         if hints:
             text += "\n" + self.labels["plain"]["hints"] + " · ".join(dict.fromkeys(hints))
