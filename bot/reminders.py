@@ -228,7 +228,9 @@ def _officer_days(dates: RoundDates, cal: WorkCalendar) -> list[tuple[Kind, date
     opened = local_day(dates.opened_at)
     days: list[tuple[Kind, date]] = []
     day = cal.next_working_day(opened)
-    while day < dates.meeting:
+    # Every working day after the round opens, up to and including the meeting day: on the
+    # morning of the meeting the secretary still wants to know who has not submitted.
+    while day <= dates.meeting:
         days.append((Kind.DIGEST, day))
         day = cal.next_working_day(day)
     collective = dates.collective_due
@@ -314,7 +316,11 @@ class ReminderRepo(Protocol):
 
     async def recipients(self, round_id: int) -> list[Recipient]: ...
 
-    async def replace_plan(self, round_id: int, planned: Sequence[Planned]) -> None: ...
+    async def replace_plan(
+        self, round_id: int, planned: Sequence[Planned], member_id: int | None = None
+    ) -> None:
+        """Make the round's unsent rows (only ``member_id``'s, if given) match ``planned``."""
+        ...
 
 
 def collective_due(cal: WorkCalendar, meeting: date, settings: ReminderSettings) -> date:
@@ -327,8 +333,13 @@ async def replan(
     settings: ReminderSettings,
     round_id: int,
     now: datetime,
+    member_id: int | None = None,
 ) -> int:
-    """Plan the round's reminders again from the stored facts; return how many are planned."""
+    """Plan the round's reminders again from the stored facts; return how many are planned.
+
+    With ``member_id``, only that person's reminders (someone who just linked an account):
+    the rest of the round is left as it is.
+    """
     found = await repo.round_dates_input(round_id)
     if found is None:
         return 0
@@ -337,6 +348,8 @@ async def replan(
     if is_open:
         dates = RoundDates(round_id, opened_at, meeting, member_due,
                            collective_due(cal, meeting, settings))
-        planned = plan(dates, await repo.recipients(round_id), cal, settings, now)
-    await repo.replace_plan(round_id, planned)
+        people = [r for r in await repo.recipients(round_id)
+                  if member_id is None or r.member_id == member_id]
+        planned = plan(dates, people, cal, settings, now)
+    await repo.replace_plan(round_id, planned, member_id)
     return len(planned)

@@ -8,8 +8,9 @@ answers each time (see ``bot.flow``), so the service keeps no state between call
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +32,8 @@ from bot.screens import (
     SUMMARY, Button, Document, Incoming, Press, Screen,
 )
 from bot.text import ascii_number, clean_text, fold
+
+log = logging.getLogger(__name__)
 
 SUMMARY_CURSOR = "#sum"
 # "#pause:<cursor before pausing>": while paused, a typed answer is not applied to a question
@@ -110,6 +113,7 @@ class ReviewService:
         other_forms: Sequence[Pack] = (),
         *,
         operations: Operations,
+        on_linked: Callable[[Member], Awaitable[object]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -118,6 +122,7 @@ class ReviewService:
         self.forms = {p.id: p for p in (form, *other_forms)}
         self.texts = texts
         self.settings = settings
+        self.on_linked = on_linked  # e.g. plan the reminders of someone who just joined
         self.desk = Desk(store, clock, checklist, self.form_of,
                          DeskSettings(settings.bundle_texts, settings.rules),
                          self._replacements, operations)
@@ -132,7 +137,22 @@ class ReviewService:
         async with self.store.transaction():
             if incoming.event_key and not await self.store.claim_event(incoming.event_key, now):
                 return await self._repeat(incoming)
-            return await self._dispatch(incoming)
+            screens = await self._dispatch(incoming)
+        if screens and screens[0].template == "link/ok" and self.on_linked is not None:
+            await self._linked(incoming)
+        return screens
+
+    async def _linked(self, incoming: Incoming) -> None:
+        """Right after a new link commits: plan the reminders of the person who just joined
+        (their cell's open round only). A failure is logged, never shown: the daily
+        re-plan catches up."""
+        member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+        if member is None or self.on_linked is None:
+            return
+        try:
+            await self.on_linked(member)
+        except Exception:  # the link itself has succeeded and is committed
+            log.exception("planning reminders for a newly linked member failed")
 
     def parse(self, text: str) -> Press | None:
         """Recognise a command ("/quaylai") or a whole-message keyword ("quay lại")."""

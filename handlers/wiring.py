@@ -19,7 +19,7 @@ from bot.config import ROOT, Settings
 from bot.operations import OperationSettings, Operations
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
-from bot.models import Round
+from bot.models import Member, Round
 from bot.workdays import Convention, WorkCalendar, YearNotCovered
 from handlers.render import Renderer
 from storage.db import Database
@@ -65,6 +65,17 @@ class Core:
     @property
     def reminder_settings(self) -> ReminderSettings:
         return ReminderSettings.from_config(self.settings.reminders, self.settings.calendar)
+
+    async def replan_member(self, member: Member) -> int:
+        """Plan the reminders of one member in their cell's open round (someone who has just
+        linked an account), without touching anyone else's."""
+        if not self.settings.reminders.enabled:
+            return 0
+        round_ = await self.store.open_round(member.cell_id)
+        if round_ is None:
+            return 0
+        return await replan(self.reminders, self.calendar, self.reminder_settings, round_.id,
+                            self.clock.now(), member_id=member.id)
 
     async def replan(self, round_id: int | None = None) -> int:
         """Plan again the reminders of one round (or of every open round) from the stored
@@ -144,4 +155,6 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
         if not service.template_of(pack).is_file():
             raise FileNotFoundError(
                 f"form pack {pack.id}: no such Word template: {service.template_of(pack)}")
-    return Core(settings, db, store, service, renderer, calendar, clock, operations)
+    core = Core(settings, db, store, service, renderer, calendar, clock, operations)
+    service.on_linked = core.replan_member
+    return core

@@ -97,10 +97,13 @@ class ReminderStore(Queries):
 
     # ------------------------------------------------------------- the plan
 
-    async def replace_plan(self, round_id: int, planned: Sequence[Planned]) -> None:
-        """Make the round's unsent rows match ``planned``: insert new ids, move the time of
-        rows still planned, delete planned rows that are no longer wanted. Rows that were
-        sent, are being sent or were dropped are never touched."""
+    async def replace_plan(
+        self, round_id: int, planned: Sequence[Planned], member_id: int | None = None
+    ) -> None:
+        """Make the round's unsent rows (only ``member_id``'s, if given) match ``planned``:
+        insert new ids, move the time of rows still planned, delete planned rows that are no
+        longer wanted. Rows that were sent, are being sent or were dropped are never
+        touched."""
         conn = self.db.conn
         async with self.db.transaction():
             await conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
@@ -118,8 +121,9 @@ class ReminderStore(Queries):
             )
             await conn.execute(
                 "DELETE FROM reminders WHERE round_id = ? AND status = 'planned'"
-                " AND kind != ? AND id NOT IN (SELECT id FROM temp.wanted)",
-                (round_id, Kind.UNREACHABLE.value),
+                " AND kind != ? AND id NOT IN (SELECT id FROM temp.wanted)"
+                " AND (? IS NULL OR member_id = ?)",
+                (round_id, Kind.UNREACHABLE.value, member_id, member_id),
             )
             await conn.execute("DELETE FROM temp.wanted")
 

@@ -216,5 +216,5 @@ async def test_no_reminder_contains_answer_content(
                     if s == "sent")
     assert set(kinds) == {k.value for k in Kind} - {Kind.UNREACHABLE.value}
     assert kinds["invite"] == 2  # the leader had already started: no invite
-    assert kinds["overdue"] == 3 * 2 and kinds["digest"] == 18
+    assert kinds["overdue"] == 3 * 2 and kinds["digest"] == 19  # up to and including the meeting day
     assert sent and not [c for c in sent if SECRET in str(c.params["text"])]

@@ -60,8 +60,16 @@ def test_officer_reminders_collective_draft_meeting_and_working_day_digests() ->
     assert by_kind[Kind.COLLECTIVE_DUE] == ["2026-12-11", "2026-12-14"]
     assert by_kind[Kind.MEETING] == ["2026-12-17"]
     digests = [date.fromisoformat(d) for d in by_kind[Kind.DIGEST]]
-    assert digests[0] == date(2026, 11, 24) and digests[-1] == date(2026, 12, 17)
-    assert all(CAL.is_working(d) for d in digests) and len(digests) == 18
+    assert digests[0] == date(2026, 11, 24)
+    assert all(CAL.is_working(d) for d in digests) and len(digests) == 19
+
+
+def test_problem_10_the_digest_runs_up_to_and_including_the_meeting_day() -> None:
+    """README: the morning digest comes each working day while the round is open, up to and
+    including the meeting day (it used to stop the day before)."""
+    planned = plan(DATES, [Recipient(9, True, True, officer=True)], CAL, SETTINGS, OPENED)
+    digests = sorted(p.id.rsplit(":", 1)[1] for p in planned if p.kind is Kind.DIGEST)
+    assert digests[-1] == DATES.meeting.isoformat() == "2026-12-18"
 
 
 def test_planning_again_later_gives_the_same_ids_and_leaves_out_past_days() -> None:
