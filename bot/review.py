@@ -323,7 +323,8 @@ class ReviewService:
 
     async def _reload(self, state: _State) -> _State:
         review = await self.store.review(state.review.id)
-        assert review is not None
+        if review is None:  # it was read in this same transaction
+            raise RuntimeError(f"review {state.review.id} vanished inside its transaction")
         return await self._state(state.member, state.round, review)
 
     # ----------------------------------------------------------------- presses
@@ -598,7 +599,8 @@ class ReviewService:
                 buttons=((Button("resume", RESUME),),),
             )]
         cell = await self.store.cell(state.member.cell_id)
-        assert cell is not None
+        if cell is None:  # members.cell_id is a foreign key
+            raise RuntimeError(f"member {state.member.id} has no cell")
         now = self.clock.now()
         version = state.review.submitted_version + 1
         context = build_draft_context(

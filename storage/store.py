@@ -283,7 +283,8 @@ class SqliteStore(Queries):
             (round_id, member_id, _ts(now)),
         )
         review = await self.review(review_id)
-        assert review is not None
+        if review is None:
+            raise RuntimeError(f"review {review_id} not found right after its insert")
         return review
 
     async def answers(self, review_id: int) -> Mapping[str, Answer]:
