@@ -245,11 +245,15 @@ class Operations:
 
     # ----------------------------------------------------------------- rosters
 
-    async def plan_roster(self, cell_id: int, filename: str, content: bytes) -> RosterPlan:
-        """Read a roster (CSV in any Excel encoding, or XLSX) and say what importing it would
-        do; nothing is stored."""
-        preview = parse_roster(filename, content, max_rows=self.settings.max_roster_rows,
-                               today=self.today())
+    def read_roster(self, filename: str, content: bytes) -> RosterPreview:
+        """Read a roster (CSV in any Excel encoding, or XLSX); CPU only, nothing stored. A
+        channel may read it elsewhere (off the event loop) and pass the preview on."""
+        return parse_roster(filename, content, max_rows=self.settings.max_roster_rows,
+                            today=self.today())
+
+    async def plan_roster(self, cell_id: int, preview: RosterPreview) -> RosterPlan:
+        """What importing a read roster would do: who is new, who is known (same name and
+        birth date) and would have their posts updated. Nothing is stored."""
         new: list[RosterRow] = []
         updated: list[RosterRow] = []
         for row in preview.rows:

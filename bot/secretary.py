@@ -280,14 +280,14 @@ class Desk:
         if not is_officer(actor):
             return [Screen("common/unsupported", {"kind": "document", "expects": "text"})]
         texts = self.settings.bundle_texts
-        plan = await self.operations.plan_roster(actor.cell_id, filename, content)
-        preview = plan.preview
+        preview = self.operations.read_roster(filename, content)
         problem = describe_file_problem(preview, texts)
         if problem is not None or not preview.rows:
             return [Screen("secretary/roster_refused",
                            {"reason": problem or texts["roster"]["file_problems"]["no_rows"]})]
         upload_id = await self.store.add_roster_upload(actor.cell_id, actor.id, filename, content,
                                                        self.clock.now())
+        plan = await self.operations.plan_roster(actor.cell_id, preview)
         context = {
             "filename": filename, "rows": len(preview.rows),
             "new": [r.full_name for r in plan.new],
@@ -309,7 +309,8 @@ class Desk:
         if not confirm:
             await self.store.set_roster_upload_status(upload.id, "rejected")  # content wiped
             return [Screen("secretary/cancelled")]
-        plan = await self.operations.plan_roster(actor.cell_id, upload.filename, upload.content)
+        preview = self.operations.read_roster(upload.filename, upload.content)
+        plan = await self.operations.plan_roster(actor.cell_id, preview)
         # All inside the caller's transaction: all rows or none.
         result = await self.operations.import_roster(actor.cell_id, plan, actor.id)
         await self.store.set_roster_upload_status(upload.id, "imported")  # content wiped

@@ -115,12 +115,12 @@ async def cmd_roster_import(core: Core, args: argparse.Namespace) -> None:
     ops = core.operations
     async with core.store.transaction():
         await ops.cell(args.cell)
-        plan = await ops.plan_roster(args.cell, path.name, content)
-        preview = plan.preview
+        preview = ops.read_roster(path.name, content)
         reason = describe_file_problem(preview, texts)
         if reason is not None or not preview.rows:
             raise Refusal("roster_refused", path=str(path),
                           reason=reason or texts["roster"]["file_problems"]["no_rows"])
+        plan = await ops.plan_roster(args.cell, preview)
         problems = [describe_problem(p, texts) for p in preview.problems]
         say(core.renderer, "roster_preview", path=str(path), plan=plan, problems=problems,
             warnings=[describe_problem(w, texts) for w in preview.warnings])
