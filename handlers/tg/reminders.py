@@ -81,8 +81,8 @@ class ReminderSender:
                     await self.store.mark_dropped([row.reminder.id], decision.reason)
                     report.dropped += 1
                 else:
-                    assert decision.until is not None
-                    await self.store.postpone([row.reminder.id], decision.until, decision.reason)
+                    until = decision.until or now + timedelta(seconds=self.config.check_seconds)
+                    await self.store.postpone([row.reminder.id], until, decision.reason)
                     report.waiting += 1
         tallies: dict[int, dict[str, Any]] = {}
         window = self.config.in_flight
@@ -96,7 +96,8 @@ class ReminderSender:
             await self._record(chunk, outcomes, report)
 
     async def _send_one(self, row: DueRow, text: str) -> BaseException | None:
-        assert row.chat_id is not None
+        if row.chat_id is None:  # an officer whose account is gone: nobody to send to
+            return LookupError("no linked chat")
         try:
             await self.bot.send_message(int(row.chat_id), text, parse_mode=ParseMode.HTML)
         except (TelegramError, OSError) as exc:
@@ -120,6 +121,9 @@ class ReminderSender:
                     # The request may have reached Telegram: never risk sending it twice.
                     await self.store.mark_sent([rid], now, "timed out; may have arrived")
                     report.sent += 1
+                elif isinstance(error, LookupError):
+                    await self.store.mark_failed([rid], "no linked chat")
+                    report.failed += 1
                 elif isinstance(error, BadRequest):
                     await self.store.mark_failed([rid], f"bad request: {error.message}")
                     report.failed += 1
@@ -139,7 +143,8 @@ class ReminderSender:
 
     async def _unreachable(self, row: DueRow, now: datetime) -> None:
         """Mark the account unreachable and queue a notice to each officer (once)."""
-        assert row.chat_id is not None
+        if row.chat_id is None:
+            return
         member_id = await self.store.mark_unreachable(row.chat_id, now)
         if member_id is None:
             return
@@ -202,7 +207,8 @@ async def start(app: Application) -> None:
     log.info("reminders planned: %d", await core.replan())
     app.bot_data["reminder_sender"] = ReminderSender(core, app.bot)
     queue = app.job_queue
-    assert queue is not None, "python-telegram-bot[job-queue] is required"
+    if queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is required for reminders")
     queue.run_repeating(_send_job, interval=core.settings.reminders.check_seconds, first=0,
                         name=SEND_JOB, job_kwargs={"id": SEND_JOB, "replace_existing": True})
     queue.run_daily(_plan_job, time=PLAN_AT, name=PLAN_JOB,
