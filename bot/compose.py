@@ -90,7 +90,8 @@ def build_draft_context(
     now: datetime,
 ) -> dict[str, Any]:
     """Everything ``templates/docx`` needs to print the member's bản kiểm điểm."""
-    assert form.form is not None
+    if form.form is None:  # load_packs refuses a form pack without its [form] table
+        raise ValueError(f"pack {form.id} is not a form pack")
     local = now.astimezone(VIETNAM)
     first = form.sections[0].questions[0].id
     sections: list[dict[str, Any]] = []

@@ -68,3 +68,14 @@ def test_config_example_documents_every_setting_and_nothing_else() -> None:
     }
     assert example == expected
     assert load_settings(REPO / "config.example.toml", environ={}) == defaults
+
+
+def test_no_assert_as_a_run_time_guard_in_product_code() -> None:
+    """``python -O`` removes asserts: product code narrows with ``if`` and raises instead."""
+    found = []
+    for folder in ("bot", "storage", "handlers"):
+        for path in (REPO / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            found += [f"{path.relative_to(REPO)}:{node.lineno}" for node in ast.walk(tree)
+                      if isinstance(node, ast.Assert)]
+    assert not found, found

@@ -21,12 +21,14 @@ def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
 
 
 def _incoming(update: Update, **kwargs: object) -> Incoming:
-    assert update.effective_user is not None and update.effective_chat is not None
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:  # the handlers' filters only pass updates that have both
+        raise ValueError(f"update {update.update_id} has no sender or chat")
     return Incoming(
         channel=CHANNEL,
-        external_id=str(update.effective_user.id),
+        external_id=str(user.id),
         event_key=f"{CHANNEL}:{update.update_id}",
-        private=update.effective_chat.type == "private",
+        private=chat.type == "private",
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -34,7 +36,8 @@ def _incoming(update: Update, **kwargs: object) -> Incoming:
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A typed message or command in a private chat: an answer, a keyword or a command."""
     message = update.effective_message
-    assert message is not None and message.text is not None
+    if message is None or message.text is None:  # filters.TEXT lets only text through
+        return
     core = _core(context)
     screens = await core.service.handle(_incoming(update, text=message.text))
     await deliver(context.bot, message.chat_id, core.renderer, screens)
@@ -43,7 +46,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An inline button: decoded and checked by the core (stale and forged presses too)."""
     query = update.callback_query
-    assert query is not None
+    if query is None:  # CallbackQueryHandler passes only callback queries
+        return
     try:
         await query.answer()
     except BadRequest:
@@ -73,7 +77,8 @@ async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Stickers, photos, voice, locations…: a polite word on what is expected. A file of a
     sensible size is passed on: from a secretary it is a roster."""
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        return
     core = _core(context)
     document = message.document
     if document is not None and (document.file_size or 0) <= MAX_UPLOAD:
