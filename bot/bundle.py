@@ -25,6 +25,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,13 @@ from bot.config import ROOT
 from bot.draft import clean_line
 from bot.flow import Step
 from bot.models import Answer, Cell
+from bot.partb import part_b
 from bot.proposal import (
     CAP_EXCEEDED,
+    CONDITION_NOT_MET,
     LEVELS,
     NOT_CLASSIFIED_RECENT,
+    NOT_REVIEWED,
     Proposal,
     ProposalInput,
 )
@@ -63,7 +67,8 @@ PROPOSAL_XLSX = "de-xuat-xep-loai.xlsx"
 SUBMITTED = "submitted"
 IN_PROGRESS = "in_progress"
 NOT_STARTED = "not_started"
-STATUSES = (SUBMITTED, IN_PROGRESS, NOT_STARTED)
+NOT_REVIEWED_STATUS = "not_reviewed"  # 366 Điều 5: exempted, suspended, admitted < 6 months
+STATUSES = (SUBMITTED, IN_PROGRESS, NOT_STARTED, NOT_REVIEWED_STATUS)
 # Flag codes (Vietnamese in [flags]).
 FLAGS = ("vague_remedy", "skipped", "severe", "returned", "not_linked")
 
@@ -85,10 +90,11 @@ class ReviewFacts:
     """What the bundle needs from one member's stored answers (no answer text)."""
 
     self_level: str | None
-    self_score: int | None
+    self_score: int | None  # part B's computed total on the 2025 forms
     admitted_items: tuple[str, ...]  # checklist item numbers, e.g. ("1.4", "2.5")
     severe_items: tuple[str, ...]
     flags: tuple[str, ...]
+    facts: Mapping[str, bool | None] = dataclass_field(default_factory=dict)  # level conditions
 
 
 def review_facts(steps: Sequence[Step], answers: Mapping[str, Answer]) -> ReviewFacts:
@@ -122,6 +128,10 @@ def review_facts(steps: Sequence[Step], answers: Mapping[str, Answer]) -> Review
             flags.append("skipped")
     if severe:
         flags.append("severe")
+    pb = part_b(list(steps), answers)
+    if pb is not None:  # the 2025 forms: the total of the two groups, never a typed number
+        return ReviewFacts(level, pb.total, tuple(admitted), tuple(severe), tuple(flags),
+                           pb.facts())
     return ReviewFacts(level, score, tuple(admitted), tuple(severe), tuple(flags))
 
 
@@ -142,6 +152,10 @@ class BundleMember:
     severe_items: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     joined_on: date | None = None
+    category: str = "no_post"
+    standing: str | None = None
+    facts: Mapping[str, bool | None] = dataclass_field(default_factory=dict)
+    not_reviewed: str | None = None  # why the round does not review them ("recent", …)
 
     @property
     def submitted(self) -> bool:
@@ -159,6 +173,9 @@ def proposal_inputs(members: Sequence[BundleMember]) -> list[ProposalInput]:
             joined_on=m.joined_on,
             severe_admissions=len(m.severe_items),
             submitted=m.submitted,
+            standing=m.standing,
+            category=m.category,
+            facts=m.facts,
         )
         for m in members
     ]
@@ -279,14 +296,17 @@ def summary_workbook(
                                         round_title=clean_line(round_title)),
          font=Font(bold=True, size=13))
     _put(sheet, 2, 1, t["subtitle"].format(generated=_stamp(now)), font=Font(italic=True))
-    _header_row(sheet, 3, t["headers"], (6, 30, 12, 14, 18, 12, 28, 14, 40))
+    _header_row(sheet, 3, t["headers"], (6, 30, 24, 22, 18, 12, 28, 14, 40))
     for index, member in enumerate(members, start=1):
         row = 3 + index
         submitted = member.submitted
         _put(sheet, row, 1, index)
         _put(sheet, row, 2, member.full_name)
-        _put(sheet, row, 3, t["yes"] if member.is_leader else t["no"])
-        _put(sheet, row, 4, texts["status"][member.status])
+        _put(sheet, row, 3, texts["categories"][member.category])
+        status = texts["status"][member.status]
+        if member.not_reviewed is not None:
+            status += f" ({texts['not_reviewed'][member.not_reviewed]})"
+        _put(sheet, row, 4, status)
         if submitted and member.submitted_at is not None:
             _put(sheet, row, 5, _local(member.submitted_at).replace(tzinfo=None),
                  number_format="dd/mm/yyyy hh:mm")
@@ -314,17 +334,22 @@ def summary_context(
     levels = texts["levels"]
     submitted = [m for m in members if m.submitted]
     by_status = Counter(m.status for m in members)
+    reviewed = [m for m in members if m.status != NOT_REVIEWED_STATUS]
     t = {key: value for key, value in s.items() if isinstance(value, str)}
     t.update(_header(texts, cell, now, blank_date=False))
     t["subtitle"] = s["subtitle"].format(year=year, round_title=clean_line(round_title))
 
-    submission_lines = [
-        s["total"].format(total=len(members)),
-        s["submitted"].format(
-            submitted=len(submitted), missing=len(members) - len(submitted),
-            in_progress=by_status[IN_PROGRESS], not_started=by_status[NOT_STARTED],
-        ),
-    ]
+    submission_lines = [s["total"].format(total=len(members))]
+    if by_status[NOT_REVIEWED_STATUS]:
+        names = "; ".join(
+            f"{clean_line(m.full_name)} ({texts['not_reviewed'][m.not_reviewed or 'recent']})"
+            for m in members if m.status == NOT_REVIEWED_STATUS)
+        submission_lines.append(s["not_reviewed"].format(count=by_status[NOT_REVIEWED_STATUS],
+                                                         names=names))
+    submission_lines.append(s["submitted"].format(
+        submitted=len(submitted), missing=len(reviewed) - len(submitted),
+        in_progress=by_status[IN_PROGRESS], not_started=by_status[NOT_STARTED],
+    ))
     level_counts = Counter(m.self_level for m in submitted)
     level_rows = [
         {"label": levels[level], "count": level_counts[level],
@@ -365,6 +390,10 @@ def summary_context(
     if not_classified:
         proposal_lines.append(s["proposal_not_classified"].format(
             months=rules.min_months, count=not_classified))
+    if proposal.cap_exception_allowed is not None:
+        proposal_lines.append(s["proposal_cap_exception"].format(
+            share=_number(float((rules.cap.exception_share or 0) * 100)),
+            allowed=proposal.cap_exception_allowed))
     denominator = sum(proposal.counts[level] for level in rules.cap.of_levels)
     cap_key = ("proposal_cap_exceeded"
                if any(v.code == CAP_EXCEEDED for v in proposal.violations) else "proposal_cap_ok")
@@ -408,8 +437,11 @@ def minutes_context(
         "content_lines": list(m["content_lines"]),
         "members": rows,
         "member_lines": list(m["member_lines"]),
+        # "Chưa xếp loại (vào Đảng chưa đủ N tháng)" only where the round's rules have that case.
         "result_lines": [line.format(months=proposal.rules.min_months)
-                         for line in m["result_lines"]],
+                         for line in m["result_lines"]
+                         if "{months}" not in line
+                         or proposal.rules.eligibility.not_classified_months],
     }
 
 
@@ -424,6 +456,13 @@ def violation_text(code: str, detail: Mapping[str, Any], texts: Mapping[str, Any
         values["of_levels"] = ", ".join(levels[level] for level in values["of_levels"])
     if "share_percent" in values:
         values["share"] = _number(values["share_percent"])
+    if "condition" in values:
+        values["condition"] = (f"«{values['condition']}»" if values.get("verbatim")
+                               else f"{values['condition']} ({texts['proposal']['summary_mark']})")
+    values["exception"] = ""
+    if values.get("exception_percent") is not None:
+        values["exception"] = texts["proposal"]["cap_exception_note"].format(
+            share=_number(values["exception_percent"]), allowed=values["exception_allowed"])
     for key in ("joined_on", "reference_date"):
         if isinstance(values.get(key), date):
             values[key] = values[key].strftime("%d/%m/%Y")
@@ -447,7 +486,8 @@ def proposal_workbook(
     _put(sheet, 2, 1, p["who_decides"], font=Font(bold=True, italic=True))
     _put(sheet, 3, 1, p["reference"].format(
         reference_date=proposal.reference_date.strftime("%d/%m/%Y")))
-    _header_row(sheet, 4, p["headers"], (6, 30, 28, 12, 28, 28, 60))
+    _header_row(sheet, 4, p["headers"], (6, 30, 28, 12, 28, 28, 60, 60))
+    wrap = Alignment(wrap_text=True, vertical="top")
     row = 4
     for index, entry in enumerate(proposal.rows, start=1):
         row += 1
@@ -461,11 +501,16 @@ def proposal_workbook(
             suggested = levels[entry.suggested_level]
         elif NOT_CLASSIFIED_RECENT in entry.notes:
             suggested = p["not_classified"]
+        elif any(code in NOT_REVIEWED for code in entry.notes):
+            suggested = p["not_reviewed"]
         else:
             suggested = p["none"]
         _put(sheet, row, 6, suggested, font=_BOLD)
         notes = "\n".join(p["notes"][code].format(months=months) for code in entry.notes)
-        _put(sheet, row, 7, notes, alignment=Alignment(wrap_text=True, vertical="top"))
+        _put(sheet, row, 7, notes, alignment=wrap)
+        _put(sheet, row, 8, "\n".join(f"«{c.wording}»" if c.verbatim
+                                       else f"{c.wording} ({p['summary_mark']})"
+                                       for c in entry.conditions), alignment=wrap)
     row += 2
     _put(sheet, row, 2, p["counts_heading"], font=_BOLD)
     for level in LEVELS:
@@ -477,6 +522,11 @@ def proposal_workbook(
         row += 1
         _put(sheet, row, 2, p["not_classified"])
         _put(sheet, row, 3, not_classified)
+    not_reviewed = sum(1 for r in proposal.rows if any(c in NOT_REVIEWED for c in r.notes))
+    if not_reviewed:
+        row += 1
+        _put(sheet, row, 2, p["not_reviewed"])
+        _put(sheet, row, 3, not_reviewed)
     if proposal.joined_unknown:
         row += 2
         _put(sheet, row, 2, p["joined_unknown"].format(count=len(proposal.joined_unknown),
@@ -487,8 +537,9 @@ def proposal_workbook(
 
     origin_of = {
         CAP_EXCEEDED: rules.cap.origin.source,
-        "above_score_band": rules.bands_origin.source,
-        "recent_member_level": rules.not_classified_origin.source,
+        "above_score_band": rules.bands_origin.source if rules.bands_origin else "",
+        "recent_member_level": rules.eligibility.origin.source,
+        CONDITION_NOT_MET: rules.conditions_origin.source if rules.conditions_origin else "",
     }
     violations = workbook.create_sheet(p["violations_sheet"])
     _put(violations, 1, 1, p["violations_title"], font=Font(bold=True, size=13))
@@ -496,7 +547,6 @@ def proposal_workbook(
     _header_row(violations, 3, p["violations_headers"], (6, 30, 80, 40, 40))
     if not proposal.violations:
         _put(violations, 4, 2, p["violations_none"])
-    wrap = Alignment(wrap_text=True, vertical="top")
     for index, violation in enumerate(proposal.violations, start=1):
         detail = violation.detail
         names = detail.get("names") or ([detail["name"]] if "name" in detail else [])
@@ -512,15 +562,28 @@ def proposal_workbook(
     bands = []
     for index, band in enumerate(rules.bands):
         high = rules.bands[index - 1].min_score if index else None
-        bands.append(p["band_line"].format(
+        line = p["band_line"].format(
             level=levels[band.level], low=band.min_score,
-            high=p["band_high"].format(high=high) if high is not None else ""))
+            high=p["band_high"].format(high=high) if high is not None else "")
+        bands.append(f"{line} («{band.wording}»)" if band.wording else line)
+    eligibility_rule = rules.eligibility
+    eligibility_text = (f"«{eligibility_rule.wording}»" if eligibility_rule.verbatim
+                        else f"{eligibility_rule.wording} ({p['summary_mark']})")
+    cap_text = "\n".join(f"«{w}»" for w in (rules.cap.wording, rules.cap.exception_wording) if w)
     entries = [
-        (p["rule_bands"], "\n".join(bands), rules.bands_origin),
-        (p["rule_not_classified"], p["rule_not_classified_text"].format(months=months),
-         rules.not_classified_origin),
-        (p["rule_cap"], rules.cap.wording, rules.cap.origin),
+        (p["rule_eligibility"], eligibility_text, eligibility_rule.origin),
+        (p["rule_cap"], cap_text, rules.cap.origin),
     ]
+    if rules.bands_origin is not None:
+        entries.insert(0, (p["rule_bands"], "\n".join(bands), rules.bands_origin))
+    if rules.conditions_origin is not None:
+        conditions = [
+            p["condition_line"].format(
+                level=levels[c.level],
+                who=", ".join(texts["categories"][k] for k in c.categories),
+                wording=f"«{c.wording}»" if c.verbatim else f"{c.wording} ({p['summary_mark']})")
+            for c in rules.conditions]
+        entries.append((p["rule_conditions"], "\n".join(conditions), rules.conditions_origin))
     for offset, (name, text, origin) in enumerate(entries, start=2):
         _put(basis, offset, 1, name, font=_BOLD, alignment=wrap)
         _put(basis, offset, 2, text, alignment=wrap)

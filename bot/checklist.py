@@ -35,6 +35,16 @@ QUESTION_KINDS = ("choice", "text", "score")
 OFFICIAL_STATUSES = ("verified", "partial")
 PREFILLS = ("shortcomings", "causes", "remedies")
 CHECKS = ("concrete",)
+# Who writes which form (Hướng dẫn 43-HD/BTCTW, 2.1 b): a form pack names the categories it is
+# for; the packs of one family cover each category once.
+CATEGORIES = ("leader", "no_post", "outside")
+# What a form question means to the core beyond its slot: part B of the 2025 forms.
+ROLES = ("score_common", "score_tasks", "level", "on_time", "exceeded", "fixed", "annex")
+PART_B_CORE = ("score_common", "score_tasks", "level")
+LEVEL_IDS = ("htxs", "htt", "ht", "kht")
+YES, NO, NOT_APPLICABLE = "yes", "no", "na"
+# The fields of one row of the task-results annex.
+ANNEX_ROLES = ("task", "result", "on_time", "exceeded", "more")
 ELLIPSIS = "…"  # U+2026: marks official wording that was only partly verified
 
 
@@ -56,6 +66,8 @@ class OfficialText:
     retrieved: date
     valid_from: date | None = None
     valid_to: date | None = None
+    # Verified on one source only: shown with «theo một nguồn, chưa đối chiếu bản gốc».
+    single_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,12 @@ class Question:
     # (form item I.6 is item 3 on form 02A). None means: same as for leaders.
     number_member: str | None = None
     form_label_member: str | None = None
+    role: str | None = None  # see ROLES (form packs) and ANNEX_ROLES (annex fields)
+    # Shown before the question as guidance, e.g. the criteria headings of a Quy định's annex.
+    guidance: tuple[str, ...] = ()
+    guidance_note: str | None = None  # where the guidance comes from, and how sure it is
+    # The form line was not seen on the form itself; it is taken from here (e.g. a Quy định).
+    label_source: str | None = None
 
     def option(self, option_id: str) -> Option | None:
         """The option with this id, or None."""
@@ -105,16 +123,61 @@ class Section:
     title: str
     questions: tuple[Question, ...]
     note: str | None = None
+    part: str | None = None  # "A" or "B" on the 2025 forms; None on forms without parts
+    form_note: str | None = None  # the form's own explanatory line under the heading
+
+
+@dataclass(frozen=True)
+class Block:
+    """A signature or evaluation block printed after the member's text, left blank."""
+
+    heading: str = ""
+    fields: tuple[str, ...] = ()  # labels followed by dotted lines
+    signer: str = ""
+    signer_note: str = ""
+    signer_name: bool = False  # print the member's name under the signature
+
+
+@dataclass(frozen=True)
+class Annex:
+    """The optional annex of task results: one row per task, filled in the chat."""
+
+    title: str
+    headers: tuple[str, ...]  # table columns: number, task, result, on time, exceeded
+    counts: str  # the line under the table, with {total} {on_time} {exceeded} {late}
+    max_rows: int
+    fields: tuple[Question, ...]  # asked in order for each task (roles: ANNEX_ROLES)
+
+    def field(self, role: str) -> Question | None:
+        return next((f for f in self.fields if f.role == role), None)
 
 
 @dataclass(frozen=True)
 class FormMeta:
     title: str
-    code_leader: str
-    code_member: str
-    subtitle_leader: str
-    subtitle_member: str
+    code_leader: str = ""
+    code_member: str = ""
+    subtitle_leader: str = ""
+    subtitle_member: str = ""
     template: str = ""  # path of the Word template; empty: the configured default
+    code: str = ""  # one code and subtitle for everyone (2025), instead of the pairs above
+    subtitle: str = ""
+    family: str = ""  # the form version a round names; empty: the pack's own id
+    categories: tuple[str, ...] = CATEGORIES  # the members who write this pack's form
+    part_a_title: str = ""
+    part_b_title: str = ""
+    score_headers: tuple[str, ...] = ()
+    total_label: str = ""
+    show_posts: bool = True  # print the Chức vụ Đảng / chính quyền / đoàn thể lines
+    not_seen: tuple[str, ...] = ()  # parts of the form not seen in any source: check them
+    blocks: tuple[Block, ...] = ()
+    annex: Annex | None = None
+
+    def code_for(self, leader: bool) -> str:
+        return self.code or (self.code_leader if leader else self.code_member)
+
+    def subtitle_for(self, leader: bool) -> str:
+        return self.subtitle or (self.subtitle_leader if leader else self.subtitle_member)
 
 
 @dataclass(frozen=True)
@@ -148,6 +211,15 @@ class Pack:
         """The section questions a member is asked: leader-only ones only for leaders."""
         return tuple(q for q in self.questions() if leader or not q.leader_only)
 
+    @property
+    def family(self) -> str:
+        """The form version a round names: the [form] family, or the pack's own id."""
+        return (self.form.family if self.form is not None else "") or self.id
+
+    def with_role(self, role: str) -> Question | None:
+        """The question that plays ``role`` (see ROLES), or None."""
+        return next((q for q in self.questions() if q.role == role), None)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -171,9 +243,12 @@ class PackError(Exception):
 class CheckReport:
     """The outcome of checking one pack file, for the ``check`` command and tests.
 
-    ``verified`` and ``partial`` count official texts by status; ``summaries`` counts
-    checklist items that have no official text and are shown only as a team summary.
-    All three are 0 when the pack failed to load.
+    ``verified`` and ``partial`` count official texts by status (``single_source`` of the
+    verified ones rest on one source); ``summaries`` counts checklist items that have no
+    official text and are shown only as a team summary. For form packs, ``form_lines`` counts
+    questions that print a line of the form, ``borrowed_lines`` those whose line was taken from
+    elsewhere (``label_source``), ``score_questions`` the self-score questions.
+    All are 0 when the pack failed to load.
     """
 
     path: Path
@@ -182,6 +257,10 @@ class CheckReport:
     verified: int
     partial: int
     summaries: int
+    single_source: int = 0
+    form_lines: int = 0
+    borrowed_lines: int = 0
+    score_questions: int = 0
 
     @property
     def ok(self) -> bool:
@@ -222,9 +301,10 @@ def check_pack_file(path: Path) -> CheckReport:
         pack = load_pack(path)
     except PackError as exc:
         return CheckReport(path, None, exc.problems, 0, 0, 0)
-    officials = [q.official for q in pack.questions() if q.official is not None]
+    questions = pack.questions()
+    officials = [q.official for q in questions if q.official is not None]
     summaries = (
-        sum(1 for q in pack.questions() if q.official is None) if pack.kind == "checklist" else 0
+        sum(1 for q in questions if q.official is None) if pack.kind == "checklist" else 0
     )
     return CheckReport(
         path=path,
@@ -233,6 +313,10 @@ def check_pack_file(path: Path) -> CheckReport:
         verified=sum(1 for o in officials if o.status == "verified"),
         partial=sum(1 for o in officials if o.status == "partial"),
         summaries=summaries,
+        single_source=sum(1 for o in officials if o.status == "verified" and o.single_source),
+        form_lines=sum(1 for q in questions if q.form_label is not None),
+        borrowed_lines=sum(1 for q in questions if q.label_source is not None),
+        score_questions=sum(1 for q in questions if q.kind == "score"),
     )
 
 
@@ -339,6 +423,7 @@ def _join(path: str, key: str) -> str:
 
 _TYPE_NAMES = {
     "str": "a string in quotes",
+    "strs": "a list of strings [\"…\", \"…\"]",
     "bool": "true or false",
     "int": "a whole number",
     "date": "a date like 2026-11-23 (no quotes)",
@@ -383,7 +468,9 @@ def _type_ok(kind: str, value: object) -> bool:
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     if kind == "list":
         return isinstance(value, list)
-    raise AssertionError(kind)
+    if kind == "strs":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    raise ValueError(kind)
 
 
 # Field specs: key -> (type, required, explanation used when the key is missing).
@@ -414,6 +501,8 @@ _SECTION: _Spec = {
     "id": ("str", True, ""),
     "title": ("str", True, ""),
     "note": ("str", False, ""),
+    "part": ("str", False, ""),
+    "form_note": ("str", False, ""),
     "questions": ("tables", True, "a section needs at least one [[sections.questions]]"),
 }
 _QUESTION: _Spec = {
@@ -435,6 +524,10 @@ _QUESTION: _Spec = {
     "hint": ("str", False, ""),
     "number": ("str", False, ""),
     "number_member": ("str", False, ""),
+    "role": ("str", False, ""),
+    "guidance": ("strs", False, ""),
+    "guidance_note": ("str", False, ""),
+    "label_source": ("str", False, ""),
 }
 _OFFICIAL: _Spec = {
     "text": ("str", True, "the official wording, copied exactly"),
@@ -443,14 +536,45 @@ _OFFICIAL: _Spec = {
     "retrieved": ("date", True, "official text must say when it was copied"),
     "valid_from": ("date", False, ""),
     "valid_to": ("date", False, ""),
+    "single_source": ("bool", False, ""),
 }
 _FORM: _Spec = {
     "title": ("str", True, ""),
-    "code_leader": ("str", True, "the form code for members holding a leadership post"),
-    "code_member": ("str", True, "the form code for members without a leadership post"),
-    "subtitle_leader": ("str", True, ""),
-    "subtitle_member": ("str", True, ""),
+    "code_leader": ("str", False, ""),
+    "code_member": ("str", False, ""),
+    "subtitle_leader": ("str", False, ""),
+    "subtitle_member": ("str", False, ""),
     "template": ("str", False, "the Word template this form is printed with"),
+    "code": ("str", False, ""),
+    "subtitle": ("str", False, ""),
+    "family": ("str", False, ""),
+    "categories": ("strs", False, ""),
+    "part_a_title": ("str", False, ""),
+    "part_b_title": ("str", False, ""),
+    "score_headers": ("strs", False, ""),
+    "total_label": ("str", False, ""),
+    "show_posts": ("bool", False, ""),
+    "not_seen": ("strs", False, ""),
+    "blocks": ("tables", False, ""),
+    "annex": ("table", False, ""),
+}
+# Form keys that are plain strings, copied into FormMeta as they are.
+_FORM_TEXTS = ("title", "code_leader", "code_member", "subtitle_leader", "subtitle_member",
+               "template", "code", "subtitle", "family", "part_a_title", "part_b_title",
+               "total_label")
+_BLOCK: _Spec = {
+    "heading": ("str", False, ""),
+    "fields": ("strs", False, ""),
+    "signer": ("str", False, ""),
+    "signer_note": ("str", False, ""),
+    "signer_name": ("bool", False, ""),
+}
+_ANNEX: _Spec = {
+    "title": ("str", True, "the annex's heading in the draft"),
+    "headers": ("strs", True, "the table's five column headings"),
+    "counts": ("str", True, "the line under the table, with {total} {on_time} {exceeded} {late}"),
+    "max_rows": ("int", True, "the most tasks a member may list"),
+    "fields": ("tables", True, "the questions asked for each task"),
 }
 
 
@@ -585,7 +709,14 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
                     "follow_ups = true but the pack has no [[follow_ups]] questions to ask",
                 )
             questions.append(q)
-        sections.append(Section(sid, sv.get("title", ""), tuple(questions), sv.get("note")))
+        part = sv.get("part")
+        if part is not None and part not in ("A", "B"):
+            ctx.add(f"{path}.part", f"unknown part {part!r}; use \"A\" or \"B\"")
+        if ("part" in sv or "form_note" in sv) and kind == "checklist":
+            key = "part" if "part" in sv else "form_note"
+            ctx.add(f"{path}.{key}", f"{key} belongs in form packs")
+        sections.append(Section(sid, sv.get("title", ""), tuple(questions), sv.get("note"),
+                                part, sv.get("form_note")))
 
     form: FormMeta | None = None
     if kind == "form":
@@ -593,9 +724,8 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
             if "form" not in data:  # a wrong-typed [form] was already reported
                 ctx.add("form", "a form pack needs a [form] table: title, codes and subtitles")
         else:
-            fv = _fields(ctx, top["form"], "form", _FORM)
-            _nonempty(ctx, fv, "form", *(k for k in _FORM if _FORM[k][1]))
-            form = FormMeta(**{k: fv.get(k, "") for k in _FORM})
+            form = _parse_form(ctx, top["form"], option_sets)
+        _check_roles(ctx, sections, form)
         feeds_seen: dict[str, str] = {}
         for qpath, q in _question_paths_of(sections):
             if q.feeds in feeds_seen:
@@ -607,6 +737,10 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
             feeds_seen.setdefault(q.feeds, qpath)
     elif "form" in top:
         ctx.add("form", "only form packs may have a [form] table")
+    else:
+        for qpath, q in _question_paths_of(sections):
+            if q.role is not None:
+                ctx.add(f"{qpath}.role", "role belongs in form packs")
 
     if ctx.problems or kind is None:
         return None
@@ -620,6 +754,113 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
         follow_ups=tuple(follow_ups),
         form=form,
     )
+
+
+def _parse_form(
+    ctx: _Ctx, raw: dict[str, Any], option_sets: dict[str, tuple[Option, ...]]
+) -> FormMeta:
+    fv = _fields(ctx, raw, "form", _FORM)
+    _nonempty(ctx, fv, "form", *(k for k in _FORM_TEXTS if k != "template"))
+    pairs = ("code_leader", "code_member", "subtitle_leader", "subtitle_member")
+    if "code" in fv or "subtitle" in fv:
+        for key in ("code", "subtitle"):
+            if key not in fv and key not in raw:
+                ctx.add(f"form.{key}", f"missing {key}: give code and subtitle together")
+        for key in pairs:
+            if key in fv:
+                ctx.add(f"form.{key}", f"{key} and code/subtitle exclude each other: use one")
+    else:
+        for key in pairs:
+            if key not in fv and key not in raw:
+                ctx.add(f"form.{key}", f"missing {key}: give code and subtitle (one form for "
+                        "everyone) or the four code_/subtitle_ leader and member keys")
+    categories = tuple(fv.get("categories", CATEGORIES))
+    for category in categories:
+        if category not in CATEGORIES:
+            ctx.add("form.categories", f"unknown category {category!r}; use one of: "
+                    f"{', '.join(CATEGORIES)}")
+    if not categories:
+        ctx.add("form.categories", "name at least one category of member")
+    if "family" in fv:
+        _check_id(ctx, "form.family", fv["family"], QID_RE, "id")
+    blocks = []
+    for bpath, btable in _tables(fv, "form", "blocks"):
+        bv = _fields(ctx, btable, bpath, _BLOCK)
+        _nonempty(ctx, bv, bpath, "heading", "signer", "signer_note")
+        if not (bv.get("fields") or bv.get("signer") or bv.get("heading")):
+            ctx.add(bpath, "an empty block: give a heading, fields or a signer")
+        blocks.append(Block(bv.get("heading", ""), tuple(bv.get("fields", ())),
+                            bv.get("signer", ""), bv.get("signer_note", ""),
+                            bv.get("signer_name", False)))
+    annex = _parse_annex(ctx, fv["annex"], option_sets) if "annex" in fv else None
+    texts = {k: fv.get(k, "") for k in _FORM_TEXTS}
+    return FormMeta(**texts, categories=categories, score_headers=tuple(fv.get("score_headers",
+                    ())), show_posts=fv.get("show_posts", True),
+                    not_seen=tuple(fv.get("not_seen", ())), blocks=tuple(blocks), annex=annex)
+
+
+def _yes_no(question: Question, *, allow_na: bool) -> bool:
+    ids = {o.id for o in question.options}
+    return {YES, NO} <= ids <= ({YES, NO, NOT_APPLICABLE} if allow_na else {YES, NO})
+
+
+def _parse_annex(
+    ctx: _Ctx, raw: dict[str, Any], option_sets: dict[str, tuple[Option, ...]]
+) -> Annex:
+    av = _fields(ctx, raw, "form.annex", _ANNEX)
+    _nonempty(ctx, av, "form.annex", "title", "counts")
+    if "headers" in av and len(av["headers"]) != 5:
+        ctx.add("form.annex.headers", "give five column headings: number, task, result, "
+                "on time, exceeded")
+    if "max_rows" in av and not 1 <= av["max_rows"] <= 100:
+        ctx.add("form.annex.max_rows", "expected a number from 1 to 100")
+    fields: list[Question] = []
+    seen: dict[str, str] = {}
+    for fpath, ftable in _tables(av, "form.annex", "fields"):
+        q = _parse_question(ctx, ftable, fpath, "", "form", option_sets, seen, follow_up=True)
+        if q.role not in ANNEX_ROLES:
+            ctx.add(f"{fpath}.role", f"an annex field needs a role: one of {', '.join(ANNEX_ROLES)}")
+        elif q.role in ("task", "result") and q.kind != "text":
+            ctx.add(f"{fpath}.kind", f"the {q.role} field is a text question")
+        elif q.role not in ("task", "result") and not _yes_no(q, allow_na=False):
+            ctx.add(f"{fpath}.option_set", f"the {q.role} field needs options with ids yes, no")
+        fields.append(q)
+    roles = [f.role for f in fields]
+    if "fields" in av and sorted(r for r in roles if r) != sorted(ANNEX_ROLES):
+        ctx.add("form.annex.fields", f"give each of {', '.join(ANNEX_ROLES)} exactly once")
+    return Annex(av.get("title", ""), tuple(av.get("headers", ())), av.get("counts", ""),
+                 av.get("max_rows", 0), tuple(fields))
+
+
+def _check_roles(ctx: _Ctx, sections: list[Section], form: FormMeta | None) -> None:
+    """Part B's questions: each role once, of the right kind, and the core three together."""
+    seen: dict[str, str] = {}
+    for qpath, q in _question_paths_of(sections):
+        if q.role is None:
+            continue
+        if q.role not in ROLES:
+            ctx.add(f"{qpath}.role", f"unknown role {q.role!r}; use one of: {', '.join(ROLES)}")
+            continue
+        if q.role in seen:
+            ctx.add(f"{qpath}.role", f"role '{q.role}' is already played by {seen[q.role]}")
+        seen.setdefault(q.role, qpath)
+        if q.role.startswith("score_") and q.kind != "score":
+            ctx.add(f"{qpath}.kind", f"the {q.role} question is a score question")
+        elif q.role == "level" and {o.id for o in q.options} != set(LEVEL_IDS):
+            ctx.add(f"{qpath}.option_set", f"the level question needs options with ids "
+                    f"{', '.join(LEVEL_IDS)}")
+        elif q.role in ("on_time", "exceeded", "annex") and not _yes_no(q, allow_na=False):
+            ctx.add(f"{qpath}.option_set", f"the {q.role} question needs options with ids yes, no")
+        elif q.role == "fixed" and not _yes_no(q, allow_na=True):
+            ctx.add(f"{qpath}.option_set", "the fixed question needs options with ids yes, no "
+                    "and optionally na")
+        if q.role == "annex" and form is not None and form.annex is None:
+            ctx.add(f"{qpath}.role", "an annex question needs a [form.annex] table")
+    present = [r for r in PART_B_CORE if r in seen]
+    if present and len(present) != len(PART_B_CORE):
+        missing = [r for r in PART_B_CORE if r not in seen]
+        ctx.add("sections", f"part B needs {', '.join(PART_B_CORE)} together; missing: "
+                f"{', '.join(missing)}")
 
 
 def _parse_option_sets(ctx: _Ctx, raw: dict[str, Any]) -> dict[str, tuple[Option, ...]]:
@@ -664,7 +905,8 @@ def _parse_question(
     follow_up: bool,
 ) -> Question:
     v = _fields(ctx, table, path, _QUESTION)
-    _nonempty(ctx, v, path, "prompt", "feeds", "form_label", "form_label_member", "hint")
+    _nonempty(ctx, v, path, "prompt", "feeds", "form_label", "form_label_member", "hint",
+              "guidance_note", "label_source")
     _nonempty(ctx, v, path, "number", "number_member")
 
     qid = v.get("id", "")
@@ -756,6 +998,10 @@ def _parse_question(
         number=v.get("number"),
         number_member=v.get("number_member"),
         form_label_member=v.get("form_label_member"),
+        role=v.get("role"),
+        guidance=tuple(v.get("guidance", ())),
+        guidance_note=v.get("guidance_note"),
+        label_source=v.get("label_source"),
     )
 
 
@@ -813,6 +1059,7 @@ def _parse_official(ctx: _Ctx, table: dict[str, Any], path: str) -> OfficialText
         retrieved=v["retrieved"],
         valid_from=vf,
         valid_to=vt,
+        single_source=v.get("single_source", False),
     )
 
 
@@ -832,6 +1079,8 @@ def _question_paths(pack: Pack) -> Iterator[tuple[str, Question]]:
 
 
 __all__ = [
+    "ANNEX_ROLES",
+    "CATEGORIES",
     "CHECKS",
     "ELLIPSIS",
     "OFFICIAL_STATUSES",
@@ -840,6 +1089,9 @@ __all__ = [
     "PREFILLS",
     "QID_RE",
     "QUESTION_KINDS",
+    "ROLES",
+    "Annex",
+    "Block",
     "CheckReport",
     "FormMeta",
     "OfficialText",

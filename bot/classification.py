@@ -1,6 +1,8 @@
-"""Consistency checks on the member's self-classification (domain.md §5).
+"""Consistency checks on the level a member proposes (Quy định 366-QĐ/TW, Điều 11).
 
-tusoi only *warns*: the chi bộ proposes a level and the đảng ủy cơ sở decides it.
+tusoi only *warns*, never blocks: the member proposes a level, the chi bộ proposes, and the
+competent level decides. Each warning quotes the rule it is about — verbatim only where the
+rules data says the wording is verbatim — and names its source.
 """
 
 from __future__ import annotations
@@ -9,21 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.checklist import Question
 from bot.flow import Step
 from bot.models import Answer
+from bot.partb import carryover_count, carryover_not_fixed, part_b
+from bot.rules import LEVELS, Rules
 
-LEVELS = ("htxs", "htt", "ht", "kht")
-
-
-def band_for_score(score: int) -> str:
-    """The level a 100-point score falls in (Quy định 366-QĐ/TW, Điều 11)."""
-    if score >= 90:
-        return "htxs"
-    if score >= 70:
-        return "htt"
-    if score >= 50:
-        return "ht"
-    return "kht"
+# Warnings that depend on the proposed level, and those that compare the member's answers.
+_MISMATCH_ROLES = ("on_time", "exceeded", "fixed", "level")
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,7 @@ class Warning:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _party_level(steps: list[Step]) -> Step | None:
+def level_step(steps: list[Step]) -> Step | None:
     """The form question whose options are the four levels (the party-member rating)."""
     for step in steps:
         ids = {o.id for o in step.question.options}
@@ -41,16 +36,32 @@ def _party_level(steps: list[Step]) -> Step | None:
     return None
 
 
-def check(steps: list[Step], answers: Mapping[str, Answer]) -> list[Warning]:
-    """Warnings about the chosen level given the admitted manifestations and the score."""
-    level_step = _party_level(steps)
-    if level_step is None:
-        return []
-    chosen = answers.get(level_step.qid)
-    if chosen is None or chosen.value not in LEVELS:
-        return []
-    labels = {o.id: o.label for o in level_step.question.options}
+def check(
+    steps: list[Step],
+    answers: Mapping[str, Answer],
+    rules: Rules | None,
+    category: str,
+    trigger: Question | None = None,
+) -> list[Warning]:
+    """Warnings about the proposed level and the answers it rests on.
+
+    ``trigger`` is the question just answered: answers that contradict each other (the
+    yes/no facts, the annex, section III) are pointed out when one of them was just given or
+    the level was chosen; the level's own warnings whenever a level is chosen.
+    """
     warnings: list[Warning] = []
+    level = level_step(steps)
+    chosen = answers.get(level.qid) if level is not None else None
+    value = chosen.value if chosen is not None and not chosen.skipped else None
+    labels = {o.id: o.label for o in level.question.options} if level is not None else {}
+    pb = part_b(steps, answers)
+
+    if pb is not None and (trigger is None or trigger.role in _MISMATCH_ROLES
+                           or trigger.feeds.startswith("annex.")):
+        warnings += _mismatches(steps, answers, pb)
+    if value not in LEVELS:
+        return warnings
+    who = {"level": labels[value]}
 
     severe = [
         s.question.number or s.qid
@@ -59,21 +70,54 @@ def check(steps: list[Step], answers: Mapping[str, Answer]) -> list[Warning]:
         for o in s.question.options
         if o.severe and answers.get(s.qid) is not None and answers[s.qid].value == o.id
     ]
-    if severe and chosen.value in ("htxs", "htt"):
-        warnings.append(
-            Warning("severe_high_level", {"items": severe, "level": labels[chosen.value]})
-        )
+    if severe and value in ("htxs", "htt"):
+        warnings.append(Warning("severe_high_level", {"items": severe, **who}))
 
-    for step in steps:
-        answer = answers.get(step.qid)
-        if step.question.kind == "score" and answer is not None and answer.value:
-            band = band_for_score(int(answer.value))
-            if band != chosen.value:
-                warnings.append(
-                    Warning(
-                        "score_band",
-                        {"score": int(answer.value), "band": labels[band],
-                         "level": labels[chosen.value]},
-                    )
-                )
+    if rules is None or not rules.bands:
+        return warnings
+    source = rules.bands_origin.source if rules.bands_origin else rules.reference
+    if pb is None:  # the 2023 form: an optional score beside the self-classification
+        for step in steps:
+            answer = answers.get(step.qid)
+            if step.question.kind == "score" and answer is not None and answer.value:
+                band = rules.band_for(int(answer.value))
+                if band is not None and band != value:
+                    warnings.append(Warning("score_band", {
+                        "score": int(answer.value), "band": labels[band], **who}))
+        return warnings
+
+    if pb.total is not None:
+        band = rules.band_for(pb.total)
+        if band is not None and band != value:
+            band_rule, level_rule = rules.band(band), rules.band(value)
+            warnings.append(Warning("band", {
+                "total": pb.total, "common": pb.common, "tasks": pb.tasks,
+                "total_max": pb.total_max, "band": labels[band],
+                "band_wording": band_rule.wording if band_rule else "",
+                "level_wording": level_rule.wording if level_rule else "",
+                "source": source, **who}))
+    facts = pb.facts()
+    origin = rules.conditions_origin.source if rules.conditions_origin else rules.reference
+    for condition in rules.conditions_for(value, category):
+        unmet = [f for f in condition.facts if facts.get(f) is False]
+        if unmet:
+            warnings.append(Warning("condition", {
+                "wording": condition.wording, "verbatim": condition.verbatim, "facts": unmet,
+                "counts": pb.counts, "source": origin, **who}))
+    return warnings
+
+
+def _mismatches(steps: list[Step], answers: Mapping[str, Answer], pb: Any) -> list[Warning]:
+    """The yes/no answers against the annex and against section III."""
+    warnings: list[Warning] = []
+    counts = pb.counts
+    if pb.rows and pb.on_time == "yes" and counts["late"]:
+        warnings.append(Warning("annex_late", dict(counts)))
+    if pb.rows and pb.exceeded == "yes" and counts["exceeded"] * 10 < counts["total"] * 3:
+        warnings.append(Warning("annex_exceeded", dict(counts)))
+    not_fixed = carryover_not_fixed(steps, answers)
+    if pb.fixed == "yes" and not_fixed:
+        warnings.append(Warning("fixed_mismatch", {"items": not_fixed}))
+    elif pb.fixed == "na" and carryover_count(steps):
+        warnings.append(Warning("fixed_na", {"count": carryover_count(steps)}))
     return warnings

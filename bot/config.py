@@ -56,8 +56,12 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class ReviewConfig:
     checklist: str = "checklists/nq04-2016.toml"
-    form: str = "checklists/form-02-2023.toml"
-    other_forms: list[str] = field(default_factory=list)
+    # A pack of the form family new rounds use (2025: 2A/2B/2C); the other packs of that family
+    # and of any other selectable family (the 2023 forms) are listed in other_forms.
+    form: str = "checklists/form-2025-2b.toml"
+    other_forms: list[str] = field(default_factory=lambda: [
+        "checklists/form-2025-2a.toml", "checklists/form-2025-2c.toml",
+        "checklists/form-02-2023.toml"])
     draft_template: str = "templates/docx/ban-kiem-diem-2023.docx"
     max_answer_chars: int = 50_000
 
@@ -91,6 +95,7 @@ class CalendarSettings:
     collective_lead_days: int = 3
     convention: str = "strict"
     saturday_is_workday: bool = False
+    year_end_deadline: str = "31/12"
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,13 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
     if settings.console.database == settings.database.path:
         raise ConfigError("demo_is_real", source=source, key="console.database",
                           path=settings.database.path)
+    from bot.deadlines import parse_year_end
+
+    try:
+        parse_year_end(settings.calendar.year_end_deadline)
+    except ValueError:
+        raise ConfigError("bad_day_month", source=source, key="calendar.year_end_deadline",
+                          value=settings.calendar.year_end_deadline) from None
     _check_reminders(settings.reminders, source)
     return settings
 

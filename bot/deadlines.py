@@ -8,6 +8,7 @@ message needs, including a ``suggestion`` (a date to propose instead, or None).
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,9 @@ from bot.workdays import Convention, Countback, DayStatus, WorkCalendar, YearNot
 __all__ = [
     "DEFAULT_COLLECTIVE_LEAD",
     "DEFAULT_MEMBER_LEAD",
+    "YEAR_END_DEADLINE",
     "DeadlineProblem",
+    "LateMeeting",
     "MeetingInPast",
     "MeetingNotWorkingDay",
     "MeetingTooClose",
@@ -24,6 +27,8 @@ __all__ = [
     "YearNotCovered",
     "compute_deadlines",
     "earliest_meeting",
+    "late_meeting",
+    "parse_year_end",
 ]
 
 # 16-HD/BTCTW: «Dự thảo báo cáo kiểm điểm gửi trước cho các thành viên tham gia hội nghị kiểm
@@ -32,6 +37,11 @@ DEFAULT_COLLECTIVE_LEAD = 3
 # Not a rule (domain.md §6): a suggestion that leaves the secretary two working days to read the
 # members' drafts before the collective draft goes out. The plan of the level above may differ.
 DEFAULT_MEMBER_LEAD = 5
+
+# 43-HD/BTCTW 4.1 (implementing 366 Điều 14 khoản 2), forms-2025.md §1.7: the annual review
+# «…tiến hành vào dịp cuối năm và kết thúc trước ngày 31/12 hằng năm»; bodies whose higher level
+# sets it, «…hoàn thành trước ngày 15/01 năm sau». Configurable: calendar.year_end_deadline.
+YEAR_END_DEADLINE = "31/12"
 
 # Searching for the earliest feasible meeting never needs more than this many days: even a
 # 10-working-day lead across a 9-day Tết block stays far below it.
@@ -80,6 +90,39 @@ class MeetingTooClose(DeadlineProblem):
         self.earliest = earliest
         self.suggestion = earliest
         super().__init__(f"meeting {meeting} is too close; earliest possible is {earliest}")
+
+
+@dataclass(frozen=True)
+class LateMeeting:
+    """A meeting after the annual deadline of its review year: a warning, never a refusal
+    (the higher committee's plan may say otherwise; 43-HD 4.1 lets it for some bodies)."""
+
+    meeting: date
+    review_year: int
+    deadline: date
+
+
+def parse_year_end(text: str) -> tuple[int, int]:
+    """"31/12" or "15/01" as (day, month); ValueError otherwise. A deadline in January to June
+    is in the year after the review year ("15/01" = 15 January of the next year)."""
+    day, sep, month = text.strip().partition("/")
+    if not sep or not (day.isdigit() and month.isdigit()):
+        raise ValueError(f"expected a day and month as DD/MM, e.g. \"31/12\", got {text!r}")
+    date(2024, int(month), int(day))  # a leap year: 29/02 is a date, 31/02 is not
+    return int(day), int(month)
+
+
+def late_meeting(meeting: date, review_year: int,
+                 year_end: str = YEAR_END_DEADLINE) -> LateMeeting | None:
+    """A warning when the meeting falls after the annual deadline of ``review_year``.
+
+    The rule is 43-HD/BTCTW 4.1: the review ends before 31/12 each year (15/01 of the next year
+    for bodies whose higher level so decides). A meeting on the deadline itself is not warned.
+    """
+    day, month = parse_year_end(year_end)
+    year = review_year + 1 if month <= 6 else review_year
+    deadline = date(year, month, min(day, monthrange(year, month)[1]))
+    return LateMeeting(meeting, review_year, deadline) if meeting > deadline else None
 
 
 def compute_deadlines(

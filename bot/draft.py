@@ -26,6 +26,7 @@ from jinja2.exceptions import UndefinedError
 TEMPLATE_2023 = (
     Path(__file__).resolve().parent.parent / "templates" / "docx" / "ban-kiem-diem-2023.docx"
 )
+TEMPLATE_2025 = TEMPLATE_2023.with_name("ban-kiem-diem-2025.docx")
 
 # The four quality levels, form wording (domain.md §4.1, section VII).
 LEVELS: tuple[str, ...] = (
@@ -66,6 +67,27 @@ DRAFT_CONTEXT_KEYS: Mapping[str, str] = {
     "levels.civil[].checked / levels.party[].checked": "bool: at most one True per list",
     "self_score": "optional, int | float | None: printed as 'Tự chấm điểm: N/100' when not None",
     "generated_on": "str: date shown in the footer, e.g. '23/11/2026'",
+}
+
+# The 2025 template (Mẫu 2A/2B/2C) reads the keys above (``levels`` and ``self_score`` are
+# ignored) and these; the 2023 template ignores them. All are optional for ``prepare_context``.
+DRAFT_2025_KEYS: Mapping[str, str] = {
+    "title": "str: 'BẢN KIỂM ĐIỂM, TỰ ĐÁNH GIÁ, XẾP LOẠI CÁ NHÂN'",
+    "part_a_title": "str: 'A. NỘI DUNG KIỂM ĐIỂM'",
+    "show_posts": "bool: print the Chức vụ Đảng / chính quyền / đoàn thể lines",
+    "sections[].note": "str: the form's explanatory line under a heading; may be ''",
+    "sections[].items[].source": "str: where a line not seen on the form comes from; may be ''",
+    "part_b": "Mapping | None: part B (None: not printed)",
+    "part_b.title / scores_title / scores_intro / level_title / level_note": "str",
+    "part_b.headers": "list[str]: the score table's three column headings",
+    "part_b.rows[]": "Mapping: label, max, score (str; score '' prints dots)",
+    "part_b.total": "Mapping: label, max, score: the computed total",
+    "part_b.levels[]": "Mapping: label, checked (at most one True)",
+    "annex": "Mapping | None: the task-results annex (None: not printed)",
+    "annex.title / counts": "str",
+    "annex.headers": "list[str]: five column headings",
+    "annex.rows[]": "Mapping: number, task, result, on_time, exceeded (str)",
+    "blocks[]": "Mapping: heading, fields (list[str]), signer, signer_note, signer_name (bool)",
 }
 
 _SCALAR_KEYS: tuple[str, ...] = (
@@ -202,10 +224,12 @@ def prepare_context(context: Mapping[str, Any]) -> dict[str, Any]:
                 {
                     "label": clean_line(_require(item, "label", f"{i_path}.label")),
                     "text": clean_text(_require(item, "text", f"{i_path}.text")),
+                    "source": clean_line(item.get("source", "")),
                 }
             )
         sections.append(
-            {"title": clean_line(_require(section, "title", f"{s_path}.title")), "items": items}
+            {"title": clean_line(_require(section, "title", f"{s_path}.title")), "items": items,
+             "note": clean_line(section.get("note", ""))}
         )
     prepared["sections"] = sections
 
@@ -219,6 +243,61 @@ def prepare_context(context: Mapping[str, Any]) -> dict[str, Any]:
         "party": _levels(_require(raw_levels, "party", "levels.party"), "levels.party"),
     }
     prepared["self_score"] = _format_score(context.get("self_score"))
+    prepared.update(_prepare_2025(context))
+    return prepared
+
+
+def _strings(raw: Any, path: str) -> list[str]:
+    return [clean_line(v) for v in _as_list(raw, path)]
+
+
+def _prepare_2025(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional keys of the 2025 template, checked and cleaned (``DRAFT_2025_KEYS``)."""
+    prepared: dict[str, Any] = {
+        "title": clean_line(context.get("title", "")),
+        "part_a_title": clean_line(context.get("part_a_title", "")),
+        "show_posts": bool(context.get("show_posts", True)),
+        "part_b": None,
+        "annex": None,
+        "blocks": [],
+    }
+    raw = context.get("part_b")
+    if raw is not None:
+        part: dict[str, Any] = {
+            key: clean_line(_require(raw, key, f"part_b.{key}"))
+            for key in ("title", "scores_title", "scores_intro", "level_title", "level_note")}
+        part["headers"] = _strings(_require(raw, "headers", "part_b.headers"), "part_b.headers")
+        rows = []
+        for index, row in enumerate(_as_list(_require(raw, "rows", "part_b.rows"), "part_b.rows")):
+            rows.append({key: clean_line(_require(row, key, f"part_b.rows[{index}].{key}"))
+                         for key in ("label", "max", "score")})
+        part["rows"] = rows
+        total = _require(raw, "total", "part_b.total")
+        part["total"] = {key: clean_line(_require(total, key, f"part_b.total.{key}"))
+                         for key in ("label", "max", "score")}
+        part["levels"] = _levels(_require(raw, "levels", "part_b.levels"), "part_b.levels")
+        prepared["part_b"] = part
+    annex = context.get("annex")
+    if annex is not None:
+        rows = []
+        for index, row in enumerate(_as_list(_require(annex, "rows", "annex.rows"), "annex.rows")):
+            rows.append({key: clean_line(_require(row, key, f"annex.rows[{index}].{key}"))
+                         for key in ("number", "task", "result", "on_time", "exceeded")})
+        prepared["annex"] = {
+            "title": clean_line(_require(annex, "title", "annex.title")),
+            "headers": _strings(_require(annex, "headers", "annex.headers"), "annex.headers"),
+            "rows": rows,
+            "counts": clean_line(_require(annex, "counts", "annex.counts")),
+        }
+    for index, block in enumerate(_as_list(context.get("blocks", []), "blocks")):
+        path = f"blocks[{index}]"
+        prepared["blocks"].append({
+            "heading": clean_line(block.get("heading", "")),
+            "fields": _strings(block.get("fields", []), f"{path}.fields"),
+            "signer": clean_line(block.get("signer", "")),
+            "signer_note": clean_line(block.get("signer_note", "")),
+            "signer_name": bool(block.get("signer_name", False)),
+        })
     return prepared
 
 

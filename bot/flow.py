@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.checklist import Pack, Question
+from bot.checklist import YES, Pack, Question
 from bot.models import Answer
 
 
@@ -19,8 +19,9 @@ from bot.models import Answer
 class Step:
     """One question as the member meets it.
 
-    ``parent`` is the checklist item a follow-up belongs to; ``phase`` is "checklist"
-    or "form"; ``position``/``total`` count top-level questions within the phase.
+    ``parent`` is the checklist item a follow-up belongs to (or the annex question a task
+    row belongs to); ``phase`` is "checklist" or "form"; ``position``/``total`` count
+    top-level questions within the phase.
     """
 
     question: Question
@@ -29,6 +30,7 @@ class Step:
     position: int
     total: int
     parent: Question | None = None
+    annex_row: int | None = None  # the task's number, for a question of the task annex
 
     @property
     def qid(self) -> str:
@@ -75,7 +77,48 @@ def build_steps(
             if q.follow_ups and admits(q, answers.get(q.id)):
                 for sub in _follow_ups(pack, q):
                     steps.append(Step(sub, phase, section.title, position, len(tops), parent=q))
+            if q.role == "annex" and _chosen(answers, q.id) == YES:
+                for row, sub in _annex_rows(pack, q, answers):
+                    steps.append(Step(sub, phase, section.title, position, len(tops), parent=q,
+                                      annex_row=row))
     return steps
+
+
+def _chosen(answers: Mapping[str, Answer], qid: str) -> str | None:
+    answer = answers.get(qid)
+    return answer.value if answer is not None and not answer.skipped else None
+
+
+def annex_id(entry: Question, row: int, field: Question) -> str:
+    """The id of one field of one task row: "b-annex.2.result"."""
+    return f"{entry.id}.{row}.{field.id}"
+
+
+_ANNEX: dict[tuple[int, str, int], tuple[Question, ...]] = {}
+
+
+def _annex_rows(pack: Pack, entry: Question,
+                answers: Mapping[str, Answer]) -> Iterator[tuple[int, Question]]:
+    """The task rows the member is filling in: row n+1 only after "more" was answered yes.
+
+    The last allowed row has no "more" question. Changing a "more" to no drops the rows after
+    it from the walk (their answers stay stored, as a follow-up's do)."""
+    annex = pack.form.annex if pack.form is not None else None
+    if annex is None:
+        return
+    for row in range(1, annex.max_rows + 1):
+        key = (id(pack), entry.id, row)
+        if key not in _ANNEX:
+            _ANNEX[key] = tuple(
+                dataclasses.replace(field, id=annex_id(entry, row, field),
+                                    section_id=entry.section_id, number=f"PL.{row}{letter}")
+                for letter, field in zip("abcdefgh", annex.fields)
+                if field.role != "more" or row < annex.max_rows
+            )
+        yield from ((row, q) for q in _ANNEX[key])
+        more = annex.field("more")
+        if more is None or _chosen(answers, annex_id(entry, row, more)) != YES:
+            return
 
 
 _FOLLOW_UPS: dict[tuple[int, str], tuple[Question, ...]] = {}
@@ -173,3 +216,15 @@ def prefill(
             number = step.parent.number or step.parent.id
             lines.append(line_format.format(number=number, text=answer.value))
     return "\n".join(lines)
+
+
+def answer_text(step: Step, steps: list[Step], answers: Mapping[str, Answer],
+                line_format: str) -> str | None:
+    """The text an answer stands for now: a kept pre-fill is composed afresh from the
+    follow-up answers as they are, so the draft never carries a stale copy."""
+    answer = answers.get(step.qid)
+    if answer is None or answer.skipped:
+        return None
+    if answer.prefilled and step.question.prefill:
+        return prefill(step.question.prefill, steps, answers, line_format)
+    return answer.value

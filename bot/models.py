@@ -17,6 +17,21 @@ class Role(StrEnum):
     DEPUTY = "deputy"
 
 
+class Category(StrEnum):
+    """Which 2025 form a member writes (Hướng dẫn 43-HD/BTCTW, 2.1 b)."""
+
+    LEADER = "leader"    # holds a leadership or management post: Mẫu 2A
+    NO_POST = "no_post"  # holds none: Mẫu 2B
+    OUTSIDE = "outside"  # works outside the political system (retired, student, private…): 2C
+
+
+class Standing(StrEnum):
+    """Members who are not reviewed at all, whatever the round (366 Điều 5 khoản 2)."""
+
+    EXEMPTED = "exempted"    # miễn công tác và sinh hoạt đảng
+    SUSPENDED = "suspended"  # đình chỉ sinh hoạt đảng
+
+
 class RoundStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -49,6 +64,8 @@ class Member:
     role: Role
     active: bool
     joined_on: str | None = None  # ISO date admitted to the Party, for the 6-month rule
+    category: Category = Category.NO_POST  # picks the 2025 form; LEADER iff is_leader
+    standing: Standing | None = None  # exempted or suspended: not reviewed
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,9 @@ class Answer:
     skipped: bool
     vague: bool
     updated_at: datetime
+    # The member kept the suggested text (sections II.1, II.2, VI): the draft composes it
+    # from the follow-up answers as they stand, and ``value`` is only the copy shown then.
+    prefilled: bool = False
 
 
 @dataclass(frozen=True)

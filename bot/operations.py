@@ -14,17 +14,21 @@ once the transaction has committed. A mistake is an ``OperationError`` carrying 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.deadlines import RoundDeadlines, compute_deadlines
 from bot.invites import hash_code, new_code
-from bot.models import Cell, Member, Role, Round
+from bot.models import Category, Cell, Member, Role, Round, Standing
 from bot.ports import Clock, OperatorStore
 from bot.reminders import local_day
-from bot.roster import RosterPreview, RosterRow, format_date, parse_date, parse_roster
+from bot.roster import (
+    RosterPreview, RosterRow, Unrecognised, format_date, parse_category, parse_date,
+    parse_roster, parse_standing,
+)
+from bot.rules import Eligibility, RuleBook, eligibility
 from bot.text import clean_text, strip_marks
 from bot.workdays import Convention, WorkCalendar
 
@@ -64,7 +68,11 @@ class OperationSettings:
     collective_lead: int = 3
     convention: Convention = "strict"
     max_roster_rows: int = 2000
-    forms: tuple[str, ...] = ()  # form pack ids a round may name
+    # What a round may name as its form: a family id or a pack id, each mapped to its family
+    # (a round stores the family: each member then writes the pack for their category).
+    forms: Mapping[str, str] = field(default_factory=dict)
+    default_form: str = ""  # the family of new rounds
+    rules: RuleBook | None = None  # who is reviewed (366 Điều 5): not invited when not
     # The default title of a round reviewing a given year (a template, rendered by wiring).
     round_title: Callable[[int], str] = str
     # The link a new member opens to join, per channel; None where there is no such link.
@@ -112,6 +120,8 @@ class RosterImport:
     added: list[int]
     updated: list[int]
     invites: list[Invite]
+    # New members the open round does not review (366 Điều 5): added, not invited.
+    not_reviewed: list[tuple[Member, Eligibility]] = field(default_factory=list)
 
 
 def clean_name(raw: str, what: str = "name") -> str:
@@ -135,6 +145,33 @@ def _drop_prefix(name: str, prefix: str) -> tuple[str, str | None]:
     if len(words) > count and strip_marks(head).lower() + " " == prefix:
         return " ".join(words[count:]), head
     return name, None
+
+
+def check_profile(
+    category: str | None, leader: bool, joined_on: str | None, standing: str | None, today: date,
+) -> tuple[Category, str | None, Standing | None]:
+    """A member's category (as a roster reads it: «lãnh đạo», «2C», «hưu trí»…), admission
+    date (ISO) and standing; "02A"/"02B", an unknown value, a future or impossible date and a
+    category contradicting ``leader`` are refused."""
+    parsed = parse_category(category or "")
+    if isinstance(parsed, Unrecognised):
+        raise OperationError("bad_category", value=category,
+                             old=parsed.code == "old_form_letter")
+    if parsed is not None and leader and parsed is not Category.LEADER:
+        raise OperationError("category_conflict", value=category)
+    status = parse_standing(standing or "")
+    if isinstance(status, Unrecognised):
+        raise OperationError("bad_standing", value=standing)
+    joined = None
+    if joined_on is not None and joined_on.strip():
+        try:
+            joined = parse_date(unicodedata.normalize("NFKC", joined_on).strip())
+        except (ValueError, OverflowError):
+            raise OperationError("bad_joined_on", value=joined_on) from None
+        if joined is not None and joined > today:
+            raise OperationError("joined_in_future", value=joined_on)
+    chosen = parsed or (Category.LEADER if leader else Category.NO_POST)
+    return chosen, joined.isoformat() if joined else None, status
 
 
 def check_birth_date(raw: str | None, today: date) -> str | None:
@@ -195,11 +232,16 @@ class Operations:
         self, cell_id: int, full_name: str, *, birth_date: str | None = None,
         party_post: str | None = None, gov_post: str | None = None,
         mass_post: str | None = None, work_unit: str | None = None, is_leader: bool = False,
-        role: Role = Role.MEMBER,
+        role: Role = Role.MEMBER, category: str | None = None, joined_on: str | None = None,
+        standing: str | None = None,
     ) -> int:
+        """Add a member. ``category`` picks the 2025 form (see ``check_profile``); without it,
+        ``is_leader`` decides between leader and no post."""
         await self.cell(cell_id)
         name = clean_name(full_name)
         born = check_birth_date(birth_date, self.today())
+        chosen, joined, status = check_profile(category, is_leader, joined_on, standing,
+                                               self.today())
 
         def post(value: str | None) -> str | None:
             text = " ".join(clean_text(value or "").split())
@@ -208,7 +250,8 @@ class Operations:
         return await self.store.add_member(
             cell_id, name, self.clock.now(), birth_date=born, party_post=post(party_post),
             gov_post=post(gov_post), mass_post=post(mass_post), work_unit=post(work_unit),
-            is_leader=is_leader, role=role,
+            is_leader=chosen is Category.LEADER, role=role, category=chosen, joined_on=joined,
+            standing=status,
         )
 
     async def active_member(self, member_id: int) -> Member:
@@ -267,11 +310,13 @@ class Operations:
     ) -> RosterImport:
         """Add the new people and update the posts of the known ones (same name and birth
         date), inside the caller's transaction: all rows or none. New members get an
-        invite each."""
+        invite each, except those the open round does not review (366 Điều 5)."""
         now = self.clock.now()
         added: list[int] = []
         updated: list[int] = []
         invites: list[Invite] = []
+        not_reviewed: list[tuple[Member, Eligibility]] = []
+        round_ = await self.store.open_round(cell_id)
         for row in plan.preview.rows:
             fields_ = row.member_fields()
             joined = row.joined_on.isoformat() if row.joined_on else None
@@ -280,7 +325,8 @@ class Operations:
                 await self.store.update_member_posts(
                     known.id, party_post=fields_["party_post"], gov_post=fields_["gov_post"],
                     mass_post=fields_["mass_post"], work_unit=fields_["work_unit"],
-                    is_leader=fields_["is_leader"], joined_on=joined)
+                    is_leader=fields_["is_leader"], joined_on=joined,
+                    category=fields_["category"], standing=fields_["standing"])
                 updated.append(known.id)
                 continue
             member_id = await self.store.add_member(cell_id, now=now, joined_on=joined,
@@ -289,9 +335,21 @@ class Operations:
             member = await self.store.member(member_id)
             if member is None:
                 raise RuntimeError(f"member {member_id} vanished inside its transaction")
+            status = self.eligibility(member, round_)
+            if status is not None and not status.reviewed:
+                not_reviewed.append((member, status))
+                continue
             invites.append(await self.issue_invite(member))
         await self.store.log_access(actor_id, "roster_import", None, now)
-        return RosterImport(added, updated, invites)
+        return RosterImport(added, updated, invites, not_reviewed)
+
+    def eligibility(self, member: Member, round_: Round | None) -> Eligibility | None:
+        """Whether ``round_`` reviews ``member`` (None without a round or rules)."""
+        if round_ is None or self.settings.rules is None:
+            return None
+        joined = date.fromisoformat(member.joined_on) if member.joined_on else None
+        return eligibility(self.settings.rules.at(round_.meeting_date), joined_on=joined,
+                           standing=member.standing, meeting=round_.meeting_date)
 
     # ----------------------------------------------------------------- rounds
 
@@ -310,15 +368,17 @@ class Operations:
         """Open the cell's review round. The year defaults to the year under review
         (``review_year``); the title to the usual one for that year."""
         await self.cell(cell_id)
-        if form is not None and form not in self.settings.forms:
-            raise OperationError("no_form", form=form, known=sorted(self.settings.forms))
+        family = self.settings.forms.get(form or self.settings.default_form)
+        if form is not None and family is None:
+            known = sorted(set(self.settings.forms.values()))
+            raise OperationError("no_form", form=form, known=known)
         if await self.store.open_round(cell_id) is not None:
             raise OperationError("round_already_open", cell=cell_id)
         deadlines = self.deadlines(meeting)
         year = year or review_year(deadlines.meeting)
         title = " ".join(clean_text(title or "").split()) or self.settings.round_title(year)
         round_id = await self.store.add_round(cell_id, year, title, deadlines.meeting,
-                                              deadlines.member_due, self.clock.now(), form)
+                                              deadlines.member_due, self.clock.now(), family)
         round_ = await self.store.round(round_id)
         if round_ is None:
             raise RuntimeError(f"round {round_id} vanished inside its transaction")

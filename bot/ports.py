@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.models import (
-    Account, Answer, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem, Round,
-    Role, RosterUpload, Submission,
+    Account, Answer, Category, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
+    Round, Role, RosterUpload, Standing, Submission,
 )
 
 
@@ -66,6 +66,7 @@ class Store(Protocol):
         skipped: bool,
         vague: bool,
         now: datetime,
+        prefilled: bool = False,
     ) -> None:
         """Store the answer (keeping the previous one in its history) and clear the cursor."""
         ...
@@ -128,11 +129,15 @@ class OfficeStore(Store, Protocol):
         party_post: str | None = None, gov_post: str | None = None,
         mass_post: str | None = None, work_unit: str | None = None, is_leader: bool = False,
         role: Role = Role.MEMBER, joined_on: str | None = None,
+        category: Category | None = None, standing: Standing | None = None,
     ) -> int: ...
     async def update_member_posts(
         self, member_id: int, *, party_post: str | None, gov_post: str | None,
         mass_post: str | None, work_unit: str | None, is_leader: bool, joined_on: str | None,
+        category: Category | None = None, standing: Standing | None = None,
     ) -> None: ...
+    async def set_member_category(self, member_id: int, category: Category) -> None: ...
+    async def set_member_standing(self, member_id: int, standing: Standing | None) -> None: ...
     async def deactivate_member(self, member_id: int) -> None: ...
     async def add_invite(
         self, member_id: int, code_hash: str, now: datetime, expires_at: datetime

@@ -13,11 +13,12 @@ Nothing here reads the clock or the database: ``now`` and the facts are argument
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, cast
 
+from bot.rules import RuleBook, eligibility
 from bot.workdays import Convention, WorkCalendar
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class Recipient:
     done: bool
     reachable: bool
     officer: bool = False
+    reviewed: bool = True  # False: the round does not review them (366 Điều 5): no reminders
+    joined_on: date | None = None
+    standing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ def plan(
         if not person.reachable:
             continue
         mid = person.member_id
-        if not person.done:
+        if not person.done and person.reviewed:
             if dates.member_due >= today:
                 result.append(Planned(reminder_id(rid, mid, Kind.INVITE, opened), rid, mid,
                                       Kind.INVITE, dates.opened_at))
@@ -327,6 +331,16 @@ def collective_due(cal: WorkCalendar, meeting: date, settings: ReminderSettings)
     return cal.working_days_before(meeting, settings.collective_lead, settings.convention).send_by
 
 
+def reviewed(person: Recipient, meeting: date, rules: RuleBook | None) -> Recipient:
+    """The recipient marked not reviewed when the round's rules leave them out (366 Điều 5:
+    exempted, suspended, admitted less than 6 months before the meeting)."""
+    if rules is None:
+        return person
+    status = eligibility(rules.at(meeting), joined_on=person.joined_on,
+                         standing=person.standing, meeting=meeting)
+    return person if status.reviewed else replace(person, reviewed=False)
+
+
 async def replan(
     repo: ReminderRepo,
     cal: WorkCalendar,
@@ -334,11 +348,13 @@ async def replan(
     round_id: int,
     now: datetime,
     member_id: int | None = None,
+    rules: RuleBook | None = None,
 ) -> int:
     """Plan the round's reminders again from the stored facts; return how many are planned.
 
     With ``member_id``, only that person's reminders (someone who just linked an account):
-    the rest of the round is left as it is.
+    the rest of the round is left as it is. With ``rules``, members the round does not review
+    get no member reminders.
     """
     found = await repo.round_dates_input(round_id)
     if found is None:
@@ -348,7 +364,7 @@ async def replan(
     if is_open:
         dates = RoundDates(round_id, opened_at, meeting, member_due,
                            collective_due(cal, meeting, settings))
-        people = [r for r in await repo.recipients(round_id)
+        people = [reviewed(r, meeting, rules) for r in await repo.recipients(round_id)
                   if member_id is None or r.member_id == member_id]
         planned = plan(dates, people, cal, settings, now)
     await repo.replace_plan(round_id, planned, member_id)

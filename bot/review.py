@@ -22,10 +22,12 @@ from bot.compose import DraftTexts, build_draft_context, draft_filename
 from bot.draft import render_draft
 from bot.flow import Step
 from bot.invites import LENGTH, hash_code, normalise_code
-from bot.models import Answer, Member, Review, ReviewStatus, Round
+from bot.models import Answer, Category, Member, Review, ReviewStatus, Round
 from bot.operations import Operations
 from bot.ports import Clock, OfficeStore, Redeem
-from bot.proposal import Rules
+from bot.partb import part_b
+from bot.rules import RuleBook, Rules, eligibility
+from bot.scores import ScoreProblem, parse_score
 from bot.secretary import DESK, Desk, DeskSettings, is_officer
 from bot.screens import (
     ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, NONE, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
@@ -62,7 +64,7 @@ class ReviewSettings:
     link_window: timedelta = timedelta(hours=1)
     max_answer_chars: int = 50_000
     bundle_texts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    rules: Rules | None = None
+    rules: RuleBook | None = None
     data_root: Path = Path()  # where a form pack's relative template path starts
     # When the collective draft must reach participants (counted in working days), if known.
     collective_due: Callable[[Round], date | None] = lambda round_: None
@@ -118,12 +120,27 @@ class ReviewService:
         self.store = store
         self.clock = clock
         self.checklist = checklist
-        self.form = form  # the default; a round may name another of ``forms``
+        self.form = form  # a pack of the default family; a round may name another family
         self.forms = {p.id: p for p in (form, *other_forms)}
+        # Form family -> the pack each category of member writes (see ``form_for``).
+        self.families: dict[str, dict[str, Pack]] = {}
+        for pack in self.forms.values():
+            by_category = self.families.setdefault(pack.family, {})
+            for category in pack.form.categories if pack.form is not None else ():
+                if category in by_category:
+                    raise ValueError(f"form family {pack.family}: packs {by_category[category].id}"
+                                     f" and {pack.id} are both for {category}")
+                by_category[category] = pack
+        for family, by_category in self.families.items():
+            missing = [c for c in Category if c.value not in by_category]
+            if missing:
+                raise ValueError(f"form family {family}: no pack for "
+                                 f"{', '.join(c.value for c in missing)}")
+        self.default_family = form.family
         self.texts = texts
         self.settings = settings
         self.on_linked = on_linked  # e.g. plan the reminders of someone who just joined
-        self.desk = Desk(store, clock, checklist, self.form_of,
+        self.desk = Desk(store, clock, checklist, self.form_for,
                          DeskSettings(settings.bundle_texts, settings.rules),
                          self._replacements, operations)
 
@@ -237,14 +254,50 @@ class ReviewService:
         round_, review = await self.store.open_round_with_review(member.cell_id, member.id)
         if round_ is None:
             return [Screen("review/no_round", {"name": member.full_name})]
+        not_reviewed = self.not_reviewed(member, round_)
+        if not_reviewed is not None:
+            return [not_reviewed]
         if review is None:
             review = await self.store.create_review(round_.id, member.id, self.clock.now())
             await self._carry_over(member, round_)
         return await self._state(member, round_, review)
 
-    def form_of(self, round_: Round) -> Pack:
-        """The form pack this round's members fill in."""
-        return self.forms.get(round_.form_id or "", self.form)
+    def family_of(self, round_: Round) -> str:
+        """The form family the round was opened with (a pack id names its family)."""
+        named = round_.form_id or ""
+        if named in self.families:
+            return named
+        if named in self.forms:
+            return self.forms[named].family
+        return self.default_family
+
+    def form_for(self, round_: Round, member: Member) -> Pack:
+        """The pack this member writes in this round: the round's form family, the member's
+        category (leader → 2A, no post → 2B, outside the political system → 2C in 2025)."""
+        return self.families[self.family_of(round_)][member.category.value]
+
+    def rules_for(self, round_: Round) -> Rules | None:
+        """The classification rules in force on the round's meeting date."""
+        book = self.settings.rules
+        return book.at(round_.meeting_date) if book is not None else None
+
+    def not_reviewed(self, member: Member, round_: Round) -> Screen | None:
+        """The polite screen for a member this round does not review (366 Điều 5), or None."""
+        rules = self.rules_for(round_)
+        if rules is None:
+            return None
+        joined = date.fromisoformat(member.joined_on) if member.joined_on else None
+        status = eligibility(rules, joined_on=joined, standing=member.standing,
+                             meeting=round_.meeting_date)
+        if status.reviewed:
+            return None
+        rule = rules.eligibility
+        return Screen("review/not_reviewed", {
+            "name": member.full_name, "round": round_.title, "reason": status.reason,
+            "months": status.months, "joined_on": joined, "until": status.until,
+            "meeting": round_.meeting_date, "source": rule.origin.source,
+            "wording": rule.wording if rule.verbatim else None,
+        })
 
     def template_of(self, form: Pack) -> Path:
         named = form.form.template if form.form is not None else ""
@@ -253,7 +306,7 @@ class ReviewService:
     async def _state(self, member: Member, round_: Round, review: Review) -> _State:
         answers = await self.store.answers(review.id)
         replacements = await self._replacements(member, round_)
-        form = self.form_of(round_)
+        form = self.form_for(round_, member)
         steps = flow.build_steps(
             self.checklist, form, is_leader=member.is_leader, answers=answers,
             replacements=replacements,
@@ -271,12 +324,15 @@ class ReviewService:
         if review is None or review.decision != "accepted":
             return
         answers = await self.store.answers(review.id)
-        source = next((q for q in self.form_of(previous).questions()
-                       if q.prefill == "shortcomings"), None)
-        answer = answers.get(source.id) if source else None
-        if answer is None or not answer.value:
+        form = self.form_for(previous, member)
+        steps = flow.build_steps(self.checklist, form, is_leader=member.is_leader,
+                                 answers=answers)
+        source = next((s for s in steps if s.question.prefill == "shortcomings"), None)
+        text = (flow.answer_text(source, steps, answers, self.texts.draft.prefill_line)
+                if source else None)
+        if not text:
             return
-        for line in answer.value.splitlines():
+        for line in text.splitlines():
             text = line.strip().lstrip("-•").strip()
             if text:
                 await self.store.add_review_item(round_.id, member.id, "carryover", text, None,
@@ -284,7 +340,7 @@ class ReviewService:
 
     async def _replacements(self, member: Member, round_: Round) -> dict[str, list[Question]]:
         """The member's own questions for sections III, IV and V, if there are any."""
-        by_slot = {q.feeds: q for q in self.form_of(round_).questions()}
+        by_slot = {q.feeds: q for q in self.form_for(round_, member).questions()}
         items = await self.store.review_items(round_.id, member.id)
         collective = (await self.store.collective_shortcomings(round_.id)
                       if member.is_leader else [])
@@ -408,13 +464,18 @@ class ReviewService:
         await self.store.set_cursor(state.review.id, state.cursor)
         return await self._reload(state)
 
-    def _hint(self, step: Step) -> Screen:
-        """What a choice or score question accepts, for input it cannot take."""
+    def _hint(self, step: Step, problem: ScoreProblem | None = None, text: str = "") -> Screen:
+        """What a choice or score question accepts, for input it cannot take; for a score,
+        why what was typed is not one (``problem``)."""
         question = step.question
         if question.kind == "choice":
-            return Screen("review/choose_hint", {"count": len(question.options)})
-        return Screen("review/score_hint", {"min": question.min or 0, "max": question.max or 100,
-                                            "optional": not question.required})
+            return Screen("review/choose_hint", {"count": len(question.options),
+                                                 "options": [o.label for o in question.options],
+                                                 "level": question.role == "level"})
+        return Screen("review/score_hint", {
+            "min": question.min or 0, "max": question.max or 100,
+            "optional": not question.required, "problem": problem.code if problem else None,
+            "value": problem.value if problem else None, "text": text[:40]})
 
     async def _skip(self, state: _State, step: Step) -> list[Screen]:
         if state.review.pending_qid == step.qid and state.review.pending_text:
@@ -481,14 +542,18 @@ class ReviewService:
         if question.kind == "choice":
             if number is not None and 1 <= number <= len(question.options):
                 return await self._choose(state, step, question.options[number - 1].id, False)
+            typed = next((o for o in question.options if fold(o.label) == fold(text)), None)
+            if typed is not None:  # the option's own words, typed instead of pressed
+                return await self._choose(state, step, typed.id, False)
             return [self._hint(step), *self._show(state)]
         if question.kind == "score":
             low, high = question.min or 0, question.max or 100
-            if number is not None and low <= number <= high:
-                fresh = await self._save(state, step, str(number))
-                return [Screen("review/score_saved", {"score": number, "max": high}),
-                        *await self._after_save(fresh, step)]
-            return [self._hint(step), *self._show(state)]
+            score = parse_score(text, low, high)
+            if isinstance(score, ScoreProblem):
+                return [self._hint(step, score, text), *self._show(state)]
+            fresh = await self._save(state, step, str(score))
+            return [Screen("review/score_saved", {"score": score, "max": high}),
+                    *await self._after_save(fresh, step)]
         if not text:
             return [Screen("review/empty_text"), *self._show(state)]
         review = state.review
@@ -516,7 +581,9 @@ class ReviewService:
         if pending is None:
             prefilled = self._prefill(state, step)
             if keep and prefilled:
-                fresh = await self._save(state, step, prefilled)
+                # Stored as "use the suggestion": the draft composes it from the follow-ups
+                # as they stand at submission; ``prefilled`` is only the copy shown now.
+                fresh = await self._save(state, step, prefilled, prefilled=True)
                 return [Screen("review/prefill_kept",
                                {"number": self._label(step, state.member.is_leader)}),
                         *await self._after_save(fresh, step)]
@@ -556,7 +623,7 @@ class ReviewService:
 
     async def _save(
         self, state: _State, step: Step, value: str | None, *, skipped: bool = False,
-        vague: bool = False,
+        vague: bool = False, prefilled: bool = False,
     ) -> _State:
         """Store the answer and return the state as it now stands, without re-reading it.
 
@@ -566,7 +633,7 @@ class ReviewService:
         now = self.clock.now()
         review = state.review
         await self.store.save_answer(review.id, step.qid, value, skipped=skipped, vague=vague,
-                                     now=now)
+                                     now=now, prefilled=prefilled)
         status = review.status
         if status == ReviewStatus.SUBMITTED:
             await self.store.mark_in_progress(review.id)
@@ -575,7 +642,8 @@ class ReviewService:
             review = dataclasses.replace(review, pending_qid=None, pending_text=None,
                                          pending_warned=False)
         review = dataclasses.replace(review, cursor=None, status=status)
-        answers = {**state.answers, step.qid: Answer(step.qid, value, skipped, vague, now)}
+        answers = {**state.answers,
+                   step.qid: Answer(step.qid, value, skipped, vague, now, prefilled)}
         steps = flow.build_steps(self.checklist, state.form, is_leader=state.member.is_leader,
                                  answers=answers, replacements=state.replacements)
         return _State(state.member, state.round, review, answers, steps, state.replacements,
@@ -583,10 +651,31 @@ class ReviewService:
 
     async def _after_save(self, fresh: _State, step: Step) -> list[Screen]:
         screens: list[Screen] = []
-        if step.question.feeds.startswith("VII"):
+        question = step.question
+        rules = self.rules_for(fresh.round)
+        if question.role in ("score_common", "score_tasks"):
+            screens += self._total(fresh, rules)
+        if question.feeds.startswith("VII") or question.role or step.annex_row is not None:
             screens += [Screen(f"review/warn_{w.kind}", w.context)
-                        for w in classification.check(fresh.steps, fresh.answers)]
+                        for w in classification.check(fresh.steps, fresh.answers, rules,
+                                                      fresh.member.category.value, question)]
         return screens + self._show(fresh)
+
+    def _total(self, state: _State, rules: Rules | None) -> list[Screen]:
+        """Part B's total, computed, once both groups are scored, with the band it falls in."""
+        pb = part_b(state.steps, state.answers)
+        if pb is None or pb.total is None:
+            return []
+        band = rules.band_for(pb.total) if rules is not None else None
+        band_rule = rules.band(band) if rules is not None and band is not None else None
+        level = classification.level_step(state.steps)
+        labels = {o.id: o.label for o in level.question.options} if level else {}
+        return [Screen("review/score_total", {
+            "common": pb.common, "common_max": pb.common_max, "tasks": pb.tasks,
+            "tasks_max": pb.tasks_max, "total": pb.total, "total_max": pb.total_max,
+            "band": labels.get(band or ""), "band_wording": band_rule.wording if band_rule else "",
+            "source": rules.bands_origin.source if rules and rules.bands_origin else "",
+        })]
 
     # ----------------------------------------------------------------- submitting
 
@@ -704,9 +793,16 @@ class ReviewService:
             "parent_number": step.parent.number if step.parent else None,
             "options": [o.label for o in q.options],
             "has_official": q.official is not None,
-            "current": self._display(q, answer),
+            "current": self._display(state, step),
             "prefill": prefill,
             "pending_length": len(pending) if pending else 0,
+            "kept_prefill": answer is not None and answer.prefilled,
+            "role": q.role,
+            "guidance": list(q.guidance),
+            "guidance_note": q.guidance_note,
+            "label_source": q.label_source,
+            "annex_row": step.annex_row,
+            "part_b": self._part_b_facts(state) if q.role else None,
         }
         rows: list[tuple[Button, ...]] = [
             (Button("option", ANSWER, rid, q.id, o.id, text=o.label),) for o in q.options
@@ -728,18 +824,31 @@ class ReviewService:
         done = Button("keep_as_is", KEEP, rid, qid) if warned else Button("done", DONE, rid, qid)
         return ((done, Button("rewrite", CLEAR, rid, qid)),)
 
+    def _part_b_facts(self, state: _State) -> dict[str, object] | None:
+        """Part B so far, for the level and yes/no questions: the total and the annex counts."""
+        pb = part_b(state.steps, state.answers)
+        if pb is None:
+            return None
+        rules = self.rules_for(state.round)
+        band = rules.band_for(pb.total) if rules is not None and pb.total is not None else None
+        level = classification.level_step(state.steps)
+        labels = {o.id: o.label for o in level.question.options} if level else {}
+        return {"total": pb.total, "total_max": pb.total_max, "band": labels.get(band or ""),
+                "counts": pb.counts}
+
     def _summary(self, state: _State) -> Screen:
         rows = [
             {"n": n, "label": self._label(step, state.member.is_leader),
              "topic": step.question.prompt if step.phase == "form" else "",
-             "answer": self._display(step.question, state.answers.get(step.qid)),
+             "answer": self._display(state, step),
              "missing": step.question.required
              and not flow.is_answered(state.answers.get(step.qid))}
             for n, step in enumerate(state.steps, start=1)
         ]
         rid = state.review.id
         context = {**self._progress(state), "rows": rows,
-                   "missing": sum(1 for r in rows if r["missing"])}
+                   "missing": sum(1 for r in rows if r["missing"]),
+                   "part_b": self._part_b_facts(state)}
         submit = "resubmit" if state.review.submitted_version else "submit"
         buttons = ((Button(submit, SUBMIT, rid),),
                    (Button("back", BACK, rid), Button("pause", PAUSE, rid)))
@@ -753,7 +862,7 @@ class ReviewService:
         official = question.official
         return [Screen("review/official", {
             "number": question.number, "text": official.text, "partial": official.status == "partial",
-            "source_url": official.source_url, "retrieved": official.retrieved,
+            "single_source": official.single_source, "source_url": official.source_url, "retrieved": official.retrieved,
             "reference": self.checklist.reference,
         })]
 
@@ -773,8 +882,8 @@ class ReviewService:
     def _label(step: Step, leader: bool) -> str:
         return step.question.display_number(leader) or step.qid
 
-    @staticmethod
-    def _display(question: Question, answer: Answer | None) -> dict[str, object] | None:
+    def _display(self, state: _State, step: Step) -> dict[str, object] | None:
+        question, answer = step.question, state.answers.get(step.qid)
         if answer is None:
             return None
         if answer.skipped:
@@ -782,5 +891,6 @@ class ReviewService:
         if question.kind == "choice":
             label = next((o.label for o in question.options if o.id == answer.value), "")
             return {"skipped": False, "text": label}
-        return {"skipped": False, "text": answer.value or ""}
+        text = flow.answer_text(step, state.steps, state.answers, self.texts.draft.prefill_line)
+        return {"skipped": False, "text": text or ""}
 

@@ -26,14 +26,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.draft import clean_line
+from bot.models import Category, Standing
 from bot.text import strip_marks
 
 # Our field ids, in the order the roster shows them.
 FIELDS: tuple[str, ...] = (
     "full_name", "birth_date", "party_post", "gov_post", "mass_post", "work_unit",
-    "is_leader", "joined_on",
+    "is_leader", "joined_on", "category", "standing",
 )
-REQUIRED: tuple[str, ...] = ("full_name", "birth_date", "is_leader")
+# A roster needs a name, a birth date, and either the leader column or the category column.
+REQUIRED: tuple[str, ...] = ("full_name", "birth_date")
+ONE_OF: tuple[str, ...] = ("category", "is_leader")
+EITHER_CATEGORY = "category_or_leader"  # how a missing ONE_OF is named in messages
 
 # Header spellings, folded (no accents, no case, letters and digits only). A header matches a
 # field when its folded form is one of these; a parenthesised note ("Lãnh đạo (có/không)") is
@@ -55,7 +59,53 @@ HEADER_ALIASES: Mapping[str, tuple[str, ...]] = {
         "lanhdao", "lanhdaoquanly", "giuchucvulanhdaoquanly", "giuchucvulanhdao",
         "canbolanhdaoquanly", "cochucvulanhdaoquanly", "leader", "isleader",
     ),
-    "joined_on": ("ngayvaodang", "ngayketnap", "ngayketnapdang", "ngayketnapvaodang", "joinedon"),
+    # The admission date (ngày kết nạp), never the day membership became official
+    # ("Ngày chính thức"), which stays an ignored column.
+    "joined_on": (
+        "ngayvaodang", "ngayketnap", "ngayketnapdang", "ngayketnapvaodang", "ngaykn", "ngayvd",
+        "ngayketnapdangvien", "vaodangngay", "ketnapngay", "thoigianvaodang", "joinedon",
+    ),
+    # Which 2025 form the member writes: leader (2A), no post (2B), outside the political
+    # system (2C). The values a Party office types are in CATEGORY_VALUES.
+    "category": (
+        "doituong", "doituongkiemdiem", "doituongdanhgia", "phanloai", "phanloaidangvien",
+        "loaidangvien", "nhomdangvien", "maukiemdiem", "maubankiemdiem", "mau", "category",
+    ),
+    "standing": (
+        "tinhtrangsinhhoat", "tinhtrangsinhhoatdang", "tinhtrangdangvien", "miensinhhoat",
+        "mienhoacdinhchi", "miendinhchi", "standing",
+    ),
+}
+# Category values as offices type them, folded like headers. "02A" and "02B" are refused:
+# they are the 2023 letters, which meant the opposite (02A had no post, 02B led).
+CATEGORY_VALUES: Mapping[Category, frozenset[str]] = {
+    Category.LEADER: frozenset({
+        "lanhdao", "lanhdaoquanly", "giuchucvulanhdaoquanly", "giuchucvulanhdao", "giuchucvu",
+        "cochucvu", "cochucvulanhdaoquanly", "canbolanhdaoquanly", "canbolanhdao", "ldql",
+        "2a", "mau2a", "leader",
+    }),
+    Category.NO_POST: frozenset({
+        "khonggiuchucvulanhdaoquanly", "khonggiuchucvulanhdao", "khonggiuchucvu",
+        "khongchucvu", "khonglanhdao", "khonglanhdaoquanly", "2b", "mau2b", "nopost",
+    }),
+    Category.OUTSIDE: frozenset({
+        "ngoaihethongchinhtri", "khonglamviectronghethongchinhtri", "khongtronghethongchinhtri",
+        "ngoaihethong", "huutri", "nghihuu", "canbohuutri", "hocsinh", "sinhvien",
+        "hocsinhsinhvien", "doanhnghieptunhan", "tunhan", "laodongtudo", "tudo", "2c", "02c",
+        "mau2c", "mau02c", "outside",
+    }),
+}
+OLD_LETTERS = frozenset({"02a", "02b", "mau02a", "mau02b"})
+STANDING_VALUES: Mapping[Standing | None, frozenset[str]] = {
+    Standing.EXEMPTED: frozenset({
+        "mien", "miensinhhoat", "miencongtac", "miencongtacvasinhhoatdang",
+        "miencongtacvasinhhoat", "miencongtacsinhhoatdang", "miensinhhoatdang", "exempted",
+    }),
+    Standing.SUSPENDED: frozenset({
+        "dinhchi", "dinhchisinhhoat", "dinhchisinhhoatdang", "bidinhchisinhhoatdang",
+        "suspended",
+    }),
+    None: frozenset({"", "binhthuong", "dangsinhhoat", "sinhhoatbinhthuong", "khong", "-"}),
 }
 # Headers that are known and deliberately not imported (row counters).
 IGNORED_HEADERS = frozenset({"stt", "tt", "sott", "so", "sothutu"})
@@ -89,6 +139,7 @@ FILE_PROBLEMS = (
 ROW_PROBLEMS = (
     "missing_name", "bad_name", "bad_date", "date_in_future", "joined_before_birth",
     "bad_leader_value", "formula_not_computed", "formula_error", "too_long", "duplicate",
+    "bad_category", "old_form_letter", "category_conflict", "bad_standing",
 )
 # Warnings: the row is imported, the secretary is told.
 WARNINGS = ("merged_cells", "missing_birth_date", "ignored_columns")
@@ -107,6 +158,8 @@ class RosterRow:
     work_unit: str | None
     is_leader: bool
     joined_on: date | None
+    category: Category = Category.NO_POST
+    standing: Standing | None = None
 
     def member_fields(self) -> dict[str, Any]:
         """Keyword arguments for storing the member (birth date written dd/mm/yyyy)."""
@@ -118,6 +171,8 @@ class RosterRow:
             "mass_post": self.mass_post,
             "work_unit": self.work_unit,
             "is_leader": self.is_leader,
+            "category": self.category,
+            "standing": self.standing,
         }
 
 
@@ -504,6 +559,34 @@ def _match_header(cells: Sequence[Any]) -> tuple[dict[str, int], list[str], tupl
 # ----------------------------------------------------------------- rows
 
 
+@dataclass(frozen=True)
+class Unrecognised:
+    """A category or standing value nobody could read; ``code`` is the row problem's code."""
+
+    code: str
+
+
+def parse_category(text: str) -> Category | Unrecognised | None:
+    """A category as typed: the Category, None for an empty cell, or Unrecognised
+    ("old_form_letter" for the 2023 letters 02A/02B, "bad_category" otherwise)."""
+    key = fold(text)
+    if not key:
+        return None
+    for category, values in CATEGORY_VALUES.items():
+        if key in values:
+            return category
+    return Unrecognised("old_form_letter" if key in OLD_LETTERS else "bad_category")
+
+
+def parse_standing(text: str) -> Standing | Unrecognised | None:
+    """A standing as typed: exempted, suspended, None (normal), or Unrecognised."""
+    key = fold(text)
+    for standing, values in STANDING_VALUES.items():
+        if key in values:
+            return standing
+    return Unrecognised("bad_standing")
+
+
 def _leader(text: str) -> bool | None:
     key = fold(text)
     if key in YES:
@@ -575,6 +658,20 @@ def _read_row(
     leader = _leader(texts["is_leader"]) if "is_leader" in columns else False
     if leader is None:
         problems.append(RowProblem(number, "is_leader", "bad_leader_value", texts["is_leader"]))
+    category = parse_category(texts["category"])
+    if isinstance(category, Unrecognised):
+        problems.append(RowProblem(number, "category", category.code, texts["category"]))
+        category = None
+    elif category is not None and leader is not None and texts["is_leader"] and (
+            leader != (category is Category.LEADER)):
+        problems.append(RowProblem(number, "category", "category_conflict",
+                                   f"{texts['category']} / {texts['is_leader']}"))
+    if category is None:
+        category = Category.LEADER if leader else Category.NO_POST
+    standing = parse_standing(texts["standing"])
+    if isinstance(standing, Unrecognised):
+        problems.append(RowProblem(number, "standing", standing.code, texts["standing"]))
+        standing = None
 
     if problems:
         return None, problems, warnings
@@ -587,8 +684,10 @@ def _read_row(
             gov_post=texts["gov_post"] or None,
             mass_post=texts["mass_post"] or None,
             work_unit=texts["work_unit"] or None,
-            is_leader=bool(leader),
+            is_leader=category is Category.LEADER,
             joined_on=joined,
+            category=category,
+            standing=standing,
         ),
         problems,
         warnings,
@@ -667,6 +766,8 @@ def _parse(kind: str, content: bytes, max_rows: int, today: date | None) -> Rost
         raise _FileProblem(MISSING_COLUMNS, missing=["full_name"])
     missing = [name for name in REQUIRED if name not in columns
                and not (name == "full_name" and split is not None)]
+    if not any(name in columns for name in ONE_OF):
+        missing.append(EITHER_CATEGORY)
     if missing:
         raise _FileProblem(MISSING_COLUMNS, missing=missing)
 

@@ -7,6 +7,7 @@ member that does not exist get the same answer, so nothing leaks about other cel
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,13 +16,20 @@ from typing import Any
 from bot import flow
 from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
 from bot.checklist import Pack
-from bot.models import Member, MemberProgress, Role, Round
+from bot.models import Category, Member, MemberProgress, Role, Round, Standing
 from bot.operations import Operations
 from bot.ports import Clock, OfficeStore
-from bot.proposal import Rules, propose
-from bot.roster import describe_file_problem, describe_problem
+from bot.proposal import propose
+from bot.roster import Unrecognised, describe_file_problem, describe_problem, parse_category
+from bot.roster import parse_standing
+from bot.rules import REVIEWED, Eligibility, RuleBook, eligibility
 from bot.screens import DESK, Button, Document, Press, Screen
 from bot.text import clean_text
+
+# What the secretary may type or press on the card's "change category" screen: the three
+# categories, then the two standings that mean "not reviewed", then "normal" again.
+CATEGORY_CHOICES: tuple[Category, ...] = (Category.LEADER, Category.NO_POST, Category.OUTSIDE)
+STANDING_CHOICES: tuple[Standing | None, ...] = (Standing.EXEMPTED, Standing.SUSPENDED, None)
 
 def is_officer(member: Member) -> bool:
     return member.active and member.role in (Role.SECRETARY, Role.DEPUTY)
@@ -53,7 +61,7 @@ DONE = frozenset({"submitted", "accepted"})
 @dataclass(frozen=True)
 class DeskSettings:
     bundle_texts: Mapping[str, Any] = field(default_factory=dict)  # templates/bundle.toml
-    rules: Rules | None = None  # data/classification.toml
+    rules: RuleBook | None = None  # data/classification.toml
 
 
 def button(label: str, sub: str, target: int = 0) -> Button:
@@ -66,7 +74,7 @@ class Desk:
         store: OfficeStore,
         clock: Clock,
         checklist: Pack,
-        form_of: Callable[[Round], Pack],
+        form_of: Callable[[Round, Member], Pack],
         settings: DeskSettings,
         replacements: Callable[[Member, Round], Any],
         operations: Operations,
@@ -78,6 +86,15 @@ class Desk:
         self.form_of = form_of
         self.settings = settings
         self._replacements = replacements
+
+    def eligibility(self, member: Member, round_: Round) -> Eligibility:
+        """Whether the round reviews this member (366 Điều 5, by the meeting's date)."""
+        if self.settings.rules is None:
+            return REVIEWED
+        rules = self.settings.rules.at(round_.meeting_date)
+        joined = date.fromisoformat(member.joined_on) if member.joined_on else None
+        return eligibility(rules, joined_on=joined, standing=member.standing,
+                           meeting=round_.meeting_date)
 
     # ----------------------------------------------------------------- entry points
 
@@ -118,6 +135,12 @@ class Desk:
             case "rvk":
                 await self.operations.revoke_invites(target)
                 return [Screen("secretary/invite_revoked", {"name": target.full_name})]
+            case "cat":
+                await self.store.set_officer_prompt(actor.id, "category", target.id,
+                                                    self.clock.now())
+                return [self._ask_category(target, round_)]
+            case "setc" | "sets":
+                return await self._set_category(actor, target, round_, sub, press.arg)
             case "del":
                 return [Screen("secretary/confirm_remove", {"name": target.full_name},
                                buttons=((button("confirm_remove", "dely", target.id),
@@ -166,6 +189,8 @@ class Desk:
         if not text:
             return [Screen("review/empty_text")]
         now = self.clock.now()
+        if kind == "category":
+            return await self._typed_category(actor, target_id, text)
         round_ = await self.store.open_round(actor.cell_id)
         await self.store.set_officer_prompt(actor.id, None, None, now)
         if round_ is None or not is_officer(actor):
@@ -194,8 +219,16 @@ class Desk:
     async def _lines(self, actor: Member, round_: Round) -> list[dict[str, Any]]:
         lines = []
         for line in await self.store.progress(actor.cell_id, round_.id):
+            status = self.eligibility(line.member, round_)
+            if not status.reviewed:
+                lines.append({"id": line.member.id, "name": line.member.full_name,
+                              "status": "not_reviewed", "reason": status.reason,
+                              "until": status.until, "answered": 0, "total": 0,
+                              "unreachable": False, "version": 0})
+                continue
             answers = await self.store.answers(line.review.id) if line.review else {}
-            steps = flow.build_steps(self.checklist, self.form_of(round_), is_leader=line.member.is_leader,
+            steps = flow.build_steps(self.checklist, self.form_of(round_, line.member),
+                                     is_leader=line.member.is_leader,
                                      answers=answers,
                                      replacements=await self._replacements(line.member, round_))
             answered = len(steps) - flow.remaining(steps, answers)
@@ -229,17 +262,102 @@ class Desk:
             line = next((x for x in await self._lines(actor, round_) if x["id"] == target.id), None)
         status = line["status"] if line else "no_round"
         rows: list[tuple[Button, ...]] = []
-        if status not in DONE and status != "not_linked" and round_ is not None:
+        if status not in DONE and status not in ("not_linked", "not_reviewed") and round_:
             rows.append((button("remind", "rem", target.id),))
         if status in ("submitted", "returned", "accepted"):
             rows.append((button("view_draft", "drf", target.id),))
             rows.append((button("return", "ret", target.id), button("accept", "acc", target.id)))
         rows.append((button("add_point", "pnt", target.id),))
+        rows.append((button("change_category", "cat", target.id),))
         rows.append((button("invite", "inv", target.id), button("revoke_invite", "rvk", target.id)))
         rows.append((button("remove", "del", target.id), button("tracker", "trk")))
         return Screen("secretary/card", {"name": target.full_name, "status": status,
-                                         "line": line, "leader": target.is_leader},
+                                         "line": line, "leader": target.is_leader,
+                                         **self._profile(target, round_)},
                       buttons=tuple(rows))
+
+    def _profile(self, member: Member, round_: Round | None) -> dict[str, Any]:
+        """Category, form, admission date and standing, as the card shows them."""
+        form = self.form_of(round_, member) if round_ is not None else None
+        meta = form.form if form is not None else None
+        return {"category": member.category.value, "standing": member.standing,
+                "joined_on": date.fromisoformat(member.joined_on) if member.joined_on else None,
+                "form_code": meta.code_for(member.is_leader) if meta is not None else None}
+
+    # ----------------------------------------------------------------- category and standing
+
+    def _ask_category(self, target: Member, round_: Round | None) -> Screen:
+        codes = {}
+        if round_ is not None:
+            for category in CATEGORY_CHOICES:
+                variant = dataclasses.replace(target, category=category,
+                                              is_leader=category is Category.LEADER)
+                meta = self.form_of(round_, variant).form
+                codes[category.value] = meta.code_for(variant.is_leader) if meta else ""
+        rows: list[tuple[Button, ...]] = [
+            (Button(f"category_{c.value}", DESK, target.id, "setc", c.value),)
+            for c in CATEGORY_CHOICES]
+        rows.append(tuple(Button(f"standing_{s.value if s else 'none'}", DESK, target.id, "sets",
+                                 s.value if s else "none") for s in STANDING_CHOICES))
+        rows.append((button("cancel", "cnl"),))
+        return Screen("secretary/ask_category", {"name": target.full_name, "codes": codes,
+                                                 **self._profile(target, round_)},
+                      buttons=tuple(rows))
+
+    async def _typed_category(self, actor: Member, target_id: int | None,
+                              text: str) -> list[Screen]:
+        """The typed route for text-only channels: a number from the list, or the words."""
+        target = await self.store.member(target_id or 0)
+        if not may_manage(actor, target) or target is None or not target.active:
+            await self.store.set_officer_prompt(actor.id, None, None, self.clock.now())
+            return [Screen("secretary/no_such_member")]
+        round_ = await self.store.open_round(actor.cell_id)
+        choices = [("setc", c.value) for c in CATEGORY_CHOICES] + [
+            ("sets", s.value if s else "none") for s in STANDING_CHOICES]
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            return await self._set_category(actor, target, round_, *choices[int(text) - 1])
+        category = parse_category(text)
+        if isinstance(category, Category):
+            return await self._set_category(actor, target, round_, "setc", category.value)
+        standing = parse_standing(text)
+        if not isinstance(standing, Unrecognised):
+            return await self._set_category(actor, target, round_, "sets",
+                                            standing.value if standing else "none")
+        old = isinstance(category, Unrecognised) and category.code == "old_form_letter"
+        return [Screen("secretary/category_hint", {"count": len(choices), "old_letter": old}),
+                self._ask_category(target, round_)]
+
+    async def _set_category(self, actor: Member, target: Member, round_: Round | None,
+                            sub: str, value: str) -> list[Screen]:
+        now = self.clock.now()
+        if sub == "setc" and value in {c.value for c in CATEGORY_CHOICES}:
+            await self.store.set_member_category(target.id, Category(value))
+        elif sub == "sets" and value in {s.value if s else "none" for s in STANDING_CHOICES}:
+            await self.store.set_member_standing(target.id, None if value == "none"
+                                                 else Standing(value))
+        else:
+            return [Screen("secretary/no_such_member")]
+        await self.store.set_officer_prompt(actor.id, None, None, now)
+        await self.store.log_access(actor.id, "set_category" if sub == "setc" else "set_standing",
+                                    target.id, now)
+        updated = await self.store.member(target.id)
+        if updated is None:
+            return [Screen("secretary/no_such_member")]
+        profile = self._profile(updated, round_)
+        reviewed = self.eligibility(updated, round_) if round_ is not None else REVIEWED
+        review = (await self.store.review_for(round_.id, updated.id)
+                  if round_ is not None else None)
+        submitted = review is not None and review.submitted_version > 0
+        notice: list[Screen] = []
+        if sub == "setc" and round_ is not None and reviewed.reviewed:
+            notice = await self._to_member(updated, "review/category_changed",
+                                           {"form_code": profile["form_code"],
+                                            "submitted": submitted})
+        return [Screen("secretary/category_set", {
+            "name": updated.full_name, "changed": "category" if sub == "setc" else "standing",
+            "reviewed": reviewed.reviewed, "reason": reviewed.reason, "until": reviewed.until,
+            "submitted": submitted, **profile},
+            buttons=((button("tracker", "trk"),),)), *notice]
 
     # ----------------------------------------------------------------- actions
 
@@ -259,7 +377,7 @@ class Desk:
         unlinked: list[str] = []
         screens: list[Screen] = []
         for line in chosen:
-            if status_of(line) in DONE:
+            if status_of(line) in DONE or not self.eligibility(line.member, round_).reviewed:
                 continue
             notice = await self._to_member(line.member, "review/reminder",
                                            {"round": round_.title, "due": round_.member_due,
@@ -316,7 +434,9 @@ class Desk:
         await self.store.set_roster_upload_status(upload.id, "imported")  # content wiped
         return [Screen("secretary/roster_imported",
                        {"rows": len(plan.preview.rows),
-                        "invites": [i.context() for i in result.invites]},
+                        "invites": [i.context() for i in result.invites],
+                        "not_reviewed": [{"name": m.full_name, "reason": e.reason,
+                                          "until": e.until} for m, e in result.not_reviewed]},
                        buttons=((button("tracker", "trk"),),))]
 
     # ----------------------------------------------------------------- the bundle
@@ -332,11 +452,12 @@ class Desk:
         for line in await self.store.progress(actor.cell_id, round_.id):
             review = line.review
             answers = await self.store.answers(review.id) if review else {}
-            steps = flow.build_steps(self.checklist, self.form_of(round_), is_leader=line.member.is_leader,
-                                     answers=answers,
+            steps = flow.build_steps(self.checklist, self.form_of(round_, line.member),
+                                     is_leader=line.member.is_leader, answers=answers,
                                      replacements=await self._replacements(line.member, round_))
             facts = review_facts(steps, answers)
             status = status_of(line)
+            eligible = self.eligibility(line.member, round_)
             submission = (await self.store.latest_submission(review.id)
                           if review and review.submitted_version else None)
             if submission is not None:
@@ -347,14 +468,18 @@ class Desk:
                 member_id=line.member.id, full_name=line.member.full_name,
                 party_post=line.member.party_post, gov_post=line.member.gov_post,
                 is_leader=line.member.is_leader,
-                status="submitted" if submission else ("in_progress" if answers else "not_started"),
+                status=("not_reviewed" if not eligible.reviewed else "submitted" if submission
+                        else "in_progress" if answers else "not_started"),
                 submitted_at=submission.created_at if submission else None,
                 self_score=facts.self_score, self_level=facts.self_level,
                 admitted_items=facts.admitted_items, severe_items=facts.severe_items,
                 flags=flags,
                 joined_on=date.fromisoformat(line.member.joined_on) if line.member.joined_on else None,
+                category=line.member.category.value,
+                standing=line.member.standing.value if line.member.standing else None,
+                facts=facts.facts, not_reviewed=eligible.reason if not eligible.reviewed else None,
             ))
-        proposal = propose(proposal_inputs(members), self.settings.rules,
+        proposal = propose(proposal_inputs(members), self.settings.rules.at(round_.meeting_date),
                            reference_date=round_.meeting_date)
         now = self.clock.now()
         archive = build_bundle(cell, round_.title, round_.year, members, drafts, proposal,

@@ -82,7 +82,8 @@ async def cmd_member_add(core: Core, args: argparse.Namespace) -> None:
         member_id = await core.operations.add_member(
             args.cell, args.name, birth_date=args.birth_date, party_post=args.party_post,
             gov_post=args.gov_post, mass_post=args.mass_post, work_unit=args.work_unit,
-            is_leader=args.leader, role=role,
+            is_leader=args.leader, role=role, category=args.category, joined_on=args.joined_on,
+            standing=args.standing,
         )
     member = await core.store.member(member_id)
     say(core.renderer, "member_added", id=member_id, member=member)
@@ -161,6 +162,7 @@ async def cmd_round_open(core: Core, args: argparse.Namespace) -> None:
     planned = await core.replan(change.round.id)
     say(core.renderer, "round_opened", round=change.round, deadlines=change.deadlines,
         planned=planned, year_given=args.year is not None)
+    _warn_late(core, change.round.meeting_date, change.round.year)
 
 
 async def cmd_round_move(core: Core, args: argparse.Namespace) -> None:
@@ -171,6 +173,16 @@ async def cmd_round_move(core: Core, args: argparse.Namespace) -> None:
     planned = await core.replan(change.round.id)
     say(core.renderer, "round_moved", title=change.round.title, deadlines=change.deadlines,
         planned=planned, before=change.before)
+    _warn_late(core, change.deadlines.meeting, change.round.year)
+
+
+def _warn_late(core: Core, meeting: Any, review_year: int) -> None:
+    """43-HD 4.1: the review ends before the year-end deadline; warn, never refuse."""
+    from bot.deadlines import late_meeting
+
+    late = late_meeting(meeting, review_year, core.settings.calendar.year_end_deadline)
+    if late is not None:
+        say(core.renderer, "late_meeting", late=late)
 
 
 async def cmd_round_close(core: Core, args: argparse.Namespace) -> None:
@@ -357,6 +369,9 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
                         ("--work-unit", "member_work_unit")):
         madd.add_argument(option, metavar="…", help=h[key])
     madd.add_argument("--leader", action="store_true", help=h["member_leader"])
+    madd.add_argument("--category", metavar="ĐỐI TƯỢNG", help=h["member_category"])
+    madd.add_argument("--joined-on", metavar="NGÀY", help=h["member_joined_on"])
+    madd.add_argument("--standing", metavar="TÌNH TRẠNG", help=h["member_standing"])
     role = madd.add_mutually_exclusive_group()
     role.add_argument("--secretary", action="store_true", help=h["member_secretary"])
     role.add_argument("--deputy", action="store_true", help=h["member_deputy"])

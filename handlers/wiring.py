@@ -75,7 +75,8 @@ class Core:
         if round_ is None:
             return 0
         return await replan(self.reminders, self.calendar, self.reminder_settings, round_.id,
-                            self.clock.now(), member_id=member.id)
+                            self.clock.now(), member_id=member.id,
+                            rules=self.service.settings.rules)
 
     async def replan(self, round_id: int | None = None) -> int:
         """Plan again the reminders of one round (or of every open round) from the stored
@@ -87,7 +88,7 @@ class Core:
         total = 0
         for rid in ids:
             total += await replan(store, self.calendar, self.reminder_settings, rid,
-                                  self.clock.now())
+                                  self.clock.now(), rules=self.service.settings.rules)
         return total
 
 
@@ -127,12 +128,16 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     def invite_link(code: str) -> str | None:
         return f"https://t.me/{username}?start={code}" if username else None
 
+    rules = load_rules()
     operations = Operations(store, clock, calendar, OperationSettings(
         invite_ttl=timedelta(hours=invites.ttl_hours),
         member_lead=settings.calendar.member_lead_days,
         collective_lead=settings.calendar.collective_lead_days,
         convention=cast(Convention, settings.calendar.convention),
-        forms=tuple(p.id for p in (form, *other_forms)),
+        forms={**{p.family: p.family for p in (form, *other_forms)},
+               **{p.id: p.family for p in (form, *other_forms)}},
+        default_form=form.family,
+        rules=rules,
         round_title=lambda year: renderer.render_text("cli/round_title", {"year": year}).strip(),
         invite_link=invite_link,
     ))
@@ -144,7 +149,7 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             link_window=timedelta(minutes=invites.attempt_window_minutes),
             max_answer_chars=settings.review.max_answer_chars,
             bundle_texts=load_bundle_texts(),
-            rules=load_rules(),
+            rules=rules,
             data_root=ROOT,
             collective_due=lambda round_: collective_due(calendar, settings, round_),
         ),

@@ -48,6 +48,8 @@ class TallyLine:
     linked: bool
     unreachable: bool
     done: bool
+    joined_on: date | None = None
+    standing: str | None = None
 
 
 class ReminderStore(Queries):
@@ -74,7 +76,7 @@ class ReminderStore(Queries):
     async def recipients(self, round_id: int) -> list[Recipient]:
         """Active members of the round's cell who are linked on this channel."""
         rows = await self._all(
-            "SELECT m.id, m.role, a.unreachable_at,"
+            "SELECT m.id, m.role, m.joined_on, m.standing, a.unreachable_at,"
             " EXISTS (SELECT 1 FROM reviews v WHERE v.round_id = r.id AND v.member_id = m.id"
             "         AND v.status = 'submitted') AS done"
             " FROM rounds r JOIN members m ON m.cell_id = r.cell_id AND m.active = 1"
@@ -83,7 +85,9 @@ class ReminderStore(Queries):
             (self.channel, round_id),
         )
         return [Recipient(r["id"], bool(r["done"]), r["unreachable_at"] is None,
-                          r["role"] in ("secretary", "deputy")) for r in rows]
+                          r["role"] in ("secretary", "deputy"),
+                          joined_on=date.fromisoformat(r["joined_on"]) if r["joined_on"] else None,
+                          standing=r["standing"]) for r in rows]
 
     async def open_rounds(self) -> list[int]:
         return [r["id"] for r in await self._all("SELECT id FROM rounds WHERE status = 'open'")]
@@ -249,7 +253,7 @@ class ReminderStore(Queries):
     async def tally(self, round_id: int) -> list[TallyLine]:
         """Every active member of the round's cell: linked? reachable? submitted?"""
         rows = await self._all(
-            "SELECT m.id, m.full_name,"
+            "SELECT m.id, m.full_name, m.joined_on, m.standing,"
             " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
             " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id AND a.channel = ?"
             "         AND a.unreachable_at IS NOT NULL) AS unreachable,"
@@ -260,7 +264,9 @@ class ReminderStore(Queries):
             (self.channel, round_id),
         )
         return [TallyLine(r["id"], r["full_name"], bool(r["linked"]), bool(r["unreachable"]),
-                          bool(r["done"])) for r in rows]
+                          bool(r["done"]),
+                          date.fromisoformat(r["joined_on"]) if r["joined_on"] else None,
+                          r["standing"]) for r in rows]
 
     async def statuses(self, round_id: int | None = None) -> dict[str, str]:
         """id → status, for tests and the operator."""

@@ -13,8 +13,8 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot.models import (
-    Account, Answer, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
-    ReviewStatus, Role, Round, RoundStatus, RosterUpload, Submission,
+    Account, Answer, Category, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
+    ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission,
 )
 from bot.ports import Redeem
 from storage.db import Queries
@@ -30,8 +30,16 @@ def _member(row: aiosqlite.Row) -> Member:
         birth_date=row["birth_date"], party_post=row["party_post"], gov_post=row["gov_post"],
         mass_post=row["mass_post"], work_unit=row["work_unit"],
         is_leader=bool(row["is_leader"]), role=Role(row["role"]), active=bool(row["active"]),
-        joined_on=row["joined_on"],
+        joined_on=row["joined_on"], category=Category(row["category"]),
+        standing=Standing(row["standing"]) if row["standing"] else None,
     )
+
+
+def _category(is_leader: bool, category: Category | None) -> Category:
+    """The stored category: the one given, else what the 2023 leader flag says."""
+    if category is not None:
+        return category
+    return Category.LEADER if is_leader else Category.NO_POST
 
 
 def _round(row: aiosqlite.Row) -> Round:
@@ -108,13 +116,18 @@ class SqliteStore(Queries):
         is_leader: bool = False,
         role: Role = Role.MEMBER,
         joined_on: str | None = None,
+        category: Category | None = None,
+        standing: Standing | None = None,
     ) -> int:
+        """Add a member; ``category`` wins over ``is_leader`` and the two are stored in step."""
+        chosen = _category(is_leader, category)
         return await self._run(
             "INSERT INTO members (cell_id, full_name, birth_date, party_post, gov_post,"
-            " mass_post, work_unit, is_leader, role, joined_on, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " mass_post, work_unit, is_leader, role, joined_on, category, standing, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (cell_id, full_name, birth_date, party_post, gov_post, mass_post, work_unit,
-             int(is_leader), role.value, joined_on, _ts(now)),
+             int(chosen is Category.LEADER), role.value, joined_on, chosen.value,
+             standing.value if standing else None, _ts(now)),
         )
 
     async def member(self, member_id: int) -> Member | None:
@@ -134,6 +147,18 @@ class SqliteStore(Queries):
             (cell_id,),
         )
         return [_member(r) for r in rows]
+
+    async def set_member_category(self, member_id: int, category: Category) -> None:
+        await self._run(
+            "UPDATE members SET category = ?, is_leader = ? WHERE id = ?",
+            (category.value, int(category is Category.LEADER), member_id),
+        )
+
+    async def set_member_standing(self, member_id: int, standing: Standing | None) -> None:
+        await self._run(
+            "UPDATE members SET standing = ? WHERE id = ?",
+            (standing.value if standing else None, member_id),
+        )
 
     async def deactivate_member(self, member_id: int) -> None:
         await self._run("UPDATE members SET active = 0 WHERE id = ?", (member_id,))
@@ -289,23 +314,25 @@ class SqliteStore(Queries):
 
     async def answers(self, review_id: int) -> Mapping[str, Answer]:
         rows = await self._all(
-            "SELECT qid, value, skipped, vague, updated_at FROM answers WHERE review_id = ?",
+            "SELECT qid, value, skipped, vague, updated_at, prefilled FROM answers"
+            " WHERE review_id = ?",
             (review_id,),
         )
         return {
             r["qid"]: Answer(r["qid"], r["value"], bool(r["skipped"]), bool(r["vague"]),
-                             datetime.fromisoformat(r["updated_at"]))
+                             datetime.fromisoformat(r["updated_at"]), bool(r["prefilled"]))
             for r in rows
         }
 
     async def answer_history(self, review_id: int, qid: str) -> list[Answer]:
         rows = await self._all(
-            "SELECT qid, value, skipped, vague, recorded_at FROM answer_history"
+            "SELECT qid, value, skipped, vague, recorded_at, prefilled FROM answer_history"
             " WHERE review_id = ? AND qid = ? ORDER BY id",
             (review_id, qid),
         )
         return [Answer(r["qid"], r["value"], bool(r["skipped"]), bool(r["vague"]),
-                       datetime.fromisoformat(r["recorded_at"])) for r in rows]
+                       datetime.fromisoformat(r["recorded_at"]), bool(r["prefilled"]))
+                for r in rows]
 
     async def save_answer(
         self,
@@ -316,18 +343,20 @@ class SqliteStore(Queries):
         skipped: bool,
         vague: bool,
         now: datetime,
+        prefilled: bool = False,
     ) -> None:
-        params = (review_id, qid, value, int(skipped), int(vague), _ts(now))
+        params = (review_id, qid, value, int(skipped), int(vague), _ts(now), int(prefilled))
         await self._run(
-            "INSERT INTO answers (review_id, qid, value, skipped, vague, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO answers (review_id, qid, value, skipped, vague, updated_at, prefilled)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (review_id, qid) DO UPDATE SET value = excluded.value,"
-            " skipped = excluded.skipped, vague = excluded.vague, updated_at = excluded.updated_at",
+            " skipped = excluded.skipped, vague = excluded.vague, updated_at = excluded.updated_at,"
+            " prefilled = excluded.prefilled",
             params,
         )
         await self._run(
-            "INSERT INTO answer_history (review_id, qid, value, skipped, vague, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO answer_history (review_id, qid, value, skipped, vague, recorded_at,"
+            " prefilled) VALUES (?, ?, ?, ?, ?, ?, ?)",
             params,
         )
         await self._run(
@@ -519,11 +548,17 @@ class SqliteStore(Queries):
     async def update_member_posts(
         self, member_id: int, *, party_post: str | None, gov_post: str | None,
         mass_post: str | None, work_unit: str | None, is_leader: bool, joined_on: str | None,
+        category: Category | None = None, standing: Standing | None = None,
     ) -> None:
+        """A roster row for someone already listed: posts, category and standing as the
+        roster now says (an empty admission date keeps the one on file)."""
+        chosen = _category(is_leader, category)
         await self._run(
             "UPDATE members SET party_post = ?, gov_post = ?, mass_post = ?, work_unit = ?,"
-            " is_leader = ?, joined_on = COALESCE(?, joined_on) WHERE id = ?",
-            (party_post, gov_post, mass_post, work_unit, int(is_leader), joined_on, member_id),
+            " is_leader = ?, category = ?, standing = ?, joined_on = COALESCE(?, joined_on)"
+            " WHERE id = ?",
+            (party_post, gov_post, mass_post, work_unit, int(chosen is Category.LEADER),
+             chosen.value, standing.value if standing else None, joined_on, member_id),
         )
 
     async def revoke_invites(self, member_id: int, now: datetime) -> None:

@@ -18,6 +18,7 @@ import pytest
 from bot import flow
 from bot.bundle import (
     IN_PROGRESS,
+    NOT_REVIEWED_STATUS,
     NOT_STARTED,
     SUBMITTED,
     BundleMember,
@@ -35,7 +36,7 @@ from bot.proposal import load_rules, propose
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = ROOT / "templates" / "docx" / "build_bundle_templates.py"
 TEXTS = load_texts()
-RULES = load_rules()
+RULES = load_rules().at(date(2026, 12, 18))
 CELL = Cell(1, "Phòng Kế hoạch & Tài chính <KH-TC>", "Sở Tài chính", "Bắc Ninh")
 NOW = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
 SUBMITTED_AT = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 23:30 in Hà Nội
@@ -49,13 +50,17 @@ NAMES = [
 ANSWER_PHRASE = "quy trình thẩm định dự toán"
 
 
-def members() -> list[BundleMember]:
+def members(recent_status: str = NOT_REVIEWED_STATUS,
+            joined_recently: date = date(2026, 10, 15)) -> list[BundleMember]:
     """Twelve members: 6 self-rate "htxs" with scores ≥ 90 and 3 "htt", so the cap (20% of 3 = 0)
-    is broken; one joined two months ago; one is writing; one has not started."""
+    is broken; one joined two months ago (not reviewed under 366: the desk gives them
+    ``recent_status``); one is writing; one has not started."""
     result = []
     for index, name in enumerate(NAMES):
         member_id = index + 1
-        status = SUBMITTED if index < 10 else (IN_PROGRESS if index == 10 else NOT_STARTED)
+        status = SUBMITTED if index < 9 else (
+            recent_status if index == 9 else IN_PROGRESS if index == 10 else NOT_STARTED)
+        reviewed = status != NOT_REVIEWED_STATUS
         level = "htxs" if index < 6 else ("htt" if index < 9 else "ht")
         score = 95 if index < 6 else (80 if index < 9 else 60)
         admitted = ("1.4", "2.5") if index % 3 == 0 else (("1.4",) if index % 3 == 1 else ())
@@ -67,12 +72,14 @@ def members() -> list[BundleMember]:
             is_leader=index == 0,
             status=status,
             submitted_at=SUBMITTED_AT if status == SUBMITTED else None,
-            self_score=score if status != NOT_STARTED else None,
-            self_level=level if status != NOT_STARTED else None,
-            admitted_items=admitted if status != NOT_STARTED else (),
+            self_score=score if status != NOT_STARTED and reviewed else None,
+            self_level=level if status != NOT_STARTED and reviewed else None,
+            admitted_items=admitted if status != NOT_STARTED and reviewed else (),
             severe_items=("2.5",) if index == 3 else (),
             flags=(("vague_remedy",) if index == 1 else ()) + (("severe",) if index == 3 else ()),
-            joined_on=date(2026, 10, 15) if index == 9 else date(2012, 3, 1),
+            joined_on=joined_recently if index == 9 else date(2012, 3, 1),
+            category="leader" if index == 0 else "no_post",
+            not_reviewed=None if reviewed else "recent",
         ))
     return result
 
@@ -146,11 +153,12 @@ def test_summary_workbook_has_one_row_per_member(built: dict[str, Any]) -> None:
     body = rows[3:]
     assert [r[1] for r in body] == NAMES
     first = body[0]
-    assert first[2] == "Có" and first[3] == "Đã nộp"
+    assert first[2] == "Giữ chức vụ lãnh đạo, quản lý" and first[3] == "Đã nộp"
     assert first[4] == datetime(2026, 11, 30, 23, 30)  # 16:30 UTC, shown in Hà Nội time
     assert (first[5], first[6], first[7]) == (95, "Hoàn thành xuất sắc nhiệm vụ", 2)
     assert body[1][8] == "Biện pháp khắc phục chưa cụ thể"
     assert body[3][8] == "Tự nhận biểu hiện rõ (2.5)"
+    assert body[9][3] == "Không kiểm điểm (mới kết nạp chưa đủ 6 tháng)" and body[9][5] is None
     assert body[10][3] == "Đang làm" and body[10][4] is None
     assert body[11][3] == "Chưa bắt đầu" and body[11][5] is None and body[11][7] is None
     # A name starting with "=" stays text: no formula can be smuggled into the workbook.
@@ -164,20 +172,23 @@ def test_summary_docx_is_a_draft_with_counts_and_no_answer_text(built: dict[str,
     assert "DỰ THẢO" in text
     assert "ĐẢNG BỘ SỞ TÀI CHÍNH" in text and "CHI BỘ PHÒNG KẾ HOẠCH & TÀI CHÍNH <KH-TC>" in text
     assert "Tổng số đảng viên trong danh sách: 12." in text
-    assert "Đã nộp: 10; chưa nộp: 2 (đang làm: 1; chưa bắt đầu: 1)." in text
-    assert "3/10 đồng chí đã nộp tự nhận không có biểu hiện nào" in text
+    assert ("Không kiểm điểm trong đợt này (Quy định 366-QĐ/TW, Điều 5): 1 đồng chí — Ngô Văn "
+            "Sơn (mới kết nạp chưa đủ 6 tháng).") in text
+    assert "Đã nộp: 9; chưa nộp: 2 (đang làm: 1; chưa bắt đầu: 1)." in text
+    assert "3/9 đồng chí đã nộp tự nhận không có biểu hiện nào" in text
     document = docx.Document(io.BytesIO(built["zip"].read("tong-hop-kiem-diem.docx")))
     level_table = [[c.text for c in row.cells] for row in document.tables[1].rows]
-    assert level_table[1] == ["Hoàn thành xuất sắc nhiệm vụ", "6", "60%"]
-    assert level_table[2] == ["Hoàn thành tốt nhiệm vụ", "3", "30%"]
+    assert level_table[1] == ["Hoàn thành xuất sắc nhiệm vụ", "6", "66,7%"]
+    assert level_table[2] == ["Hoàn thành tốt nhiệm vụ", "3", "33,3%"]
     items = [[c.text for c in row.cells] for row in document.tables[2].rows]
-    assert items[1:] == [["1.4", "7", "0"], ["2.5", "4", "1"]]
+    assert items[1:] == [["1.4", "6", "0"], ["2.5", "3", "1"]]
     assert "1 bản có biện pháp khắc phục chưa nêu rõ" in text
     assert "vượt mức tối đa 0" in text
     assert "chi bộ thảo luận, đề xuất; đảng ủy, chi ủy cơ sở quyết định" in text
+    assert "cấp có thẩm quyền có thể quyết định tỉ lệ đến 25%" in text
     assert ANSWER_PHRASE not in text
-    for name in NAMES:
-        assert name not in text  # counts only: no member is singled out in the summary
+    for name in NAMES:  # counts only: no member is singled out, but those not reviewed are named
+        assert (name in text) is (name == "Ngô Văn Sơn")
 
 
 def test_minutes_skeleton_lists_every_member_with_attendance_blank(built: dict[str, Any]) -> None:
@@ -208,27 +219,51 @@ def test_proposal_workbook_spells_out_the_cap_violation(built: dict[str, Any]) -
     assert "DỰ THẢO ĐỀ XUẤT" in flat
     by_name = {row[1]: row for row in main[4:] if row[1] in NAMES}
     assert by_name["Nguyễn Thị Hồng Nhung"][5] == "Hoàn thành xuất sắc nhiệm vụ"
-    assert "vượt tỷ lệ 20%" in by_name["Nguyễn Thị Hồng Nhung"][6]
-    assert by_name["Ngô Văn Sơn"][5] == "Chưa xếp loại"  # joined 15/10/2026
-    assert "chưa đủ 6 tháng" in by_name["Ngô Văn Sơn"][6]
+    assert "vượt tỷ lệ tối đa" in by_name["Nguyễn Thị Hồng Nhung"][6]
+    assert by_name["Ngô Văn Sơn"][5] == "Không kiểm điểm"  # joined 15/10/2026
+    assert by_name["Ngô Văn Sơn"][6] == "Mới kết nạp chưa đủ 6 tháng: không kiểm điểm"
     assert by_name["Mai Thị Cúc"][6] == "Chưa nộp bản kiểm điểm"
+    assert main[3][:8] == tuple(TEXTS["proposal"]["headers"])
 
     violations = sheet_rows(data, "Vi phạm")
     assert violations[2] == tuple(TEXTS["proposal"]["violations_headers"])
     cap = next(r for r in violations[3:] if r[1] == "Tỷ lệ «Hoàn thành xuất sắc nhiệm vụ»")
     assert cap[2] == (
         "Đề xuất 6 đồng chí «Hoàn thành xuất sắc nhiệm vụ», vượt mức tối đa 0 (= 20% của 3 đồng "
-        "chí «Hoàn thành tốt nhiệm vụ», làm tròn xuống); thừa 6."
+        "chí «Hoàn thành tốt nhiệm vụ», làm tròn xuống); thừa 6. Cấp có thẩm quyền có thể quyết "
+        "định tỉ lệ đến 25% (tối đa 0) trong trường hợp đặc biệt."
     )
     assert cap[3].split("\n") == NAMES[:6]
-    assert "21-HD/BTCTW" in cap[4]
-    recent = next(r for r in violations[3:] if r[1] == "Đảng viên mới vào Đảng")
-    assert "15/10/2026" in recent[2] and recent[3] == "Ngô Văn Sơn"
+    assert "366-QĐ/TW" in cap[4] and "Điều 11" in cap[4]
+    assert not [r for r in violations[3:] if r[1] == "Đảng viên mới vào Đảng"]
 
     basis = "\n".join(str(v) for row in sheet_rows(data, "Căn cứ") for v in row if v)
-    assert RULES.cap.wording in basis
-    assert "2019 wording; 2025 wording unconfirmed" in basis
-    assert "Hoàn thành xuất sắc nhiệm vụ: từ 90 điểm" in basis
+    assert RULES.cap.wording in basis and RULES.cap.exception_wording in basis
+    assert "theo đối tượng có vị trí, vai trò, chức năng, nhiệm vụ tương đồng" in basis
+    assert "Hoàn thành xuất sắc nhiệm vụ: từ 90 điểm («đạt từ 90 điểm trở lên»)" in basis
+    assert "đảng viên mới kết nạp chưa đủ 6 tháng" in basis  # 366 Điều 5, verbatim
+    assert "Hoàn thành 100% các nhiệm vụ được giao, đúng hạn" in basis  # the level conditions
+
+
+def test_a_2024_round_keeps_the_2019_rules_reviewed_not_classified() -> None:
+    """Rules by date: a round whose meeting is before 366 (30/8/2025) shows the 2019 cap wording,
+    and a member admitted less than 6 months is reviewed but not classified."""
+    meeting = date(2024, 12, 18)
+    rules = load_rules().at(meeting)
+    people = members(recent_status=SUBMITTED, joined_recently=date(2024, 10, 15))
+    proposal = propose(proposal_inputs(people), rules, meeting)
+    data = build_bundle(CELL, "Kiểm điểm năm 2024", 2024, people, [], proposal, TEXTS, NOW)
+    workbook = zipfile.ZipFile(io.BytesIO(data)).read("de-xuat-xep-loai.xlsx")
+    by_name = {row[1]: row for row in sheet_rows(workbook, "Đề xuất")[4:] if row[1] in NAMES}
+    assert by_name["Ngô Văn Sơn"][5] == "Chưa xếp loại"
+    violations = sheet_rows(workbook, "Vi phạm")
+    recent = next(r for r in violations[3:] if r[1] == "Đảng viên mới vào Đảng")
+    assert "15/10/2024" in recent[2] and recent[3] == "Ngô Văn Sơn"
+    cap = next(r for r in violations[3:] if r[1] == "Tỷ lệ «Hoàn thành xuất sắc nhiệm vụ»")
+    assert "21-HD/BTCTW" in cap[4] and "25%" not in cap[2]
+    basis = "\n".join(str(v) for row in sheet_rows(workbook, "Căn cứ") for v in row if v)
+    assert rules.cap.wording in basis and "trong từng tổ chức cơ sở đảng" in basis
+    assert "Khung điểm" not in basis  # no 100-point scale before 366
 
 
 def test_no_violation_is_said_plainly() -> None:

@@ -18,6 +18,7 @@ from bot.checklist import (
     load_pack,
     load_packs,
 )
+from handlers.wiring import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = ROOT / "checklists" / "nq04-2016.toml"
@@ -109,8 +110,16 @@ PARTIAL = {
     ),
     "g3-06": ("Móc nối, cấu kết với các thế lực thù địch, phản…", BHD),
 }
+# forms-2025.md §3.2: a partial fragment added 30/11/2026 (Báo Đắk Nông / QDND).
+BDN = "http://www.baodaknong.org.vn/dien-dan/benh-hao-danh-thanh-tich-55817.html"
+PARTIAL_2026 = {
+    "g2-04": (("…thích được đề cao, ca ngợi; \"chạy thành tích\", \"chạy khen thưởng\", "
+               "\"chạy danh hiệu\"…"), BDN),
+}
+# forms-2025.md §3.1: verified on one aggregator page only.
+SINGLE_SOURCE = {"g3-01", "g3-02", "g3-03", "g3-05"}
 TOPIC_ONLY = {f"g1-0{n}" for n in (6, 7, 8, 9)} | {
-    f"g2-0{n}" for n in (1, 2, 3, 4, 6, 7, 8, 9)
+    f"g2-0{n}" for n in (1, 2, 3, 6, 7, 8, 9)
 } | {f"g3-0{n}" for n in (7, 8, 9)}
 
 # Mnemonic-poem keywords: topic hints only, never to be shown as if they were the wording.
@@ -210,18 +219,31 @@ def test_checklist_has_27_items_in_3_groups_of_9(checklist: Pack) -> None:
         ]
 
 
-def test_exactly_9_verified_and_3_partial_texts(checklist: Pack) -> None:
+def test_exactly_9_verified_and_4_partial_texts(checklist: Pack) -> None:
     status = {q.id: q.official.status for q in checklist.questions() if q.official}
     assert {qid for qid, s in status.items() if s == "verified"} == set(VERIFIED)
-    assert {qid for qid, s in status.items() if s == "partial"} == set(PARTIAL)
-    for qid, (text, url) in {**VERIFIED, **PARTIAL}.items():
+    assert {qid for qid, s in status.items() if s == "partial"} == {*PARTIAL, *PARTIAL_2026}
+    for qid, (text, url) in {**VERIFIED, **PARTIAL, **PARTIAL_2026}.items():
         official = checklist.question(qid).official  # type: ignore[union-attr]
         assert official is not None
         assert official.text == text, qid
         assert official.source_url == url, qid
-        assert official.retrieved == date(2026, 11, 23)
+        assert official.retrieved == (date(2026, 11, 30) if qid in PARTIAL_2026
+                                      else date(2026, 11, 23))
         assert official.valid_from == date(2016, 10, 30)
         assert official.valid_to is None
+        assert official.single_source is (qid in SINGLE_SOURCE), qid
+
+
+async def test_single_source_texts_say_so_when_shown(core: Core) -> None:
+    """3.1, 3.2, 3.3 and 3.5 rest on one source: the official-text screen says it."""
+    for qid, number in (("g3-01", "3.1"), ("g3-04", "3.4")):
+        [screen] = core.service._official(qid)
+        html = core.renderer.html(screen)
+        assert f"Nguyên văn biểu hiện {number}" in html
+        assert ("theo một nguồn, chưa đối chiếu bản gốc" in html) is (qid in SINGLE_SOURCE)
+    [partial] = core.service._official("g2-04")
+    assert "trích đoạn, chưa đầy đủ" in core.renderer.html(partial)
 
 
 def test_partial_texts_end_with_an_ellipsis(checklist: Pack) -> None:
@@ -234,7 +256,7 @@ def test_partial_texts_end_with_an_ellipsis(checklist: Pack) -> None:
 
 
 def test_topic_only_items_have_no_official_text(checklist: Pack) -> None:
-    assert len(TOPIC_ONLY) == 15
+    assert len(TOPIC_ONLY) == 14 and "g3-09" in TOPIC_ONLY  # 3.9 stays without official text
     for qid in TOPIC_ONLY:
         assert checklist.question(qid).official is None, qid  # type: ignore[union-attr]
 
@@ -388,9 +410,18 @@ def test_ids_unique_across_packs_and_callback_safe(packs: tuple[Pack, Pack]) -> 
 def test_check_pack_file_counts_the_shipped_packs() -> None:
     report = check_pack_file(CHECKLIST)
     assert report.ok and report.pack is not None
-    assert (report.verified, report.partial, report.summaries) == (9, 3, 15)
+    assert (report.verified, report.single_source, report.partial, report.summaries) == (
+        9, 4, 4, 14)
     report = check_pack_file(FORM)
     assert report.ok and (report.verified, report.partial, report.summaries) == (0, 0, 0)
+    assert (report.form_lines, report.borrowed_lines, report.score_questions) == (10, 0, 1)
+    for name, borrowed in (("form-2025-2a.toml", 3), ("form-2025-2b.toml", 0),
+                           ("form-2025-2c.toml", 0)):
+        report = check_pack_file(ROOT / "checklists" / name)
+        assert report.ok, report.problems
+        assert report.score_questions == 2 and report.borrowed_lines == borrowed
+        assert report.pack is not None and report.pack.form is not None
+        assert report.pack.form.not_seen, name  # what a deployer must check
 
 
 # ---------------------------------------------------------------------------------------

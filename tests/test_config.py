@@ -89,7 +89,14 @@ def test_process_refuses_to_start_on_a_broken_pack(tmp_path: Path) -> None:
 def test_checklist_check_command_reports_counts_and_errors(tmp_path: Path) -> None:
     good = run(tmp_path, "checklist", "check", str(REPO / "checklists" / "nq04-2016.toml"))
     assert good.returncode == 0
-    assert "9 câu có nguyên văn đã đối chiếu, 3 câu có trích đoạn, 15 câu chỉ có tóm tắt" in good.stdout
+    assert ("9 câu có nguyên văn đã đối chiếu (trong đó 4 câu theo một nguồn, chưa đối chiếu "
+            "bản gốc), 4 câu có trích đoạn, 14 câu chỉ có tóm tắt") in good.stdout
+    form = run(tmp_path, "checklist", "check", str(REPO / "checklists" / "form-2025-2a.toml"))
+    assert form.returncode == 0
+    assert "gói biểu mẫu «form-2025-2a» (họ biểu mẫu «form-2025», Mẫu 2A-HD KĐ.ĐG 2025)" in (
+        form.stdout)
+    assert "3 dòng lấy từ văn bản khác" in form.stdout and "2 câu tự chấm điểm" in form.stdout
+    assert "Các nhóm tiêu chí của Phụ lục 3, Quy định 366-QĐ/TW" in form.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("[pack]\nid = 'x'\nkind = 'checklist'\n", encoding="utf-8")
     result = run(tmp_path, "checklist", "check", str(bad))

@@ -46,13 +46,21 @@ async def answer_form(
     choose: Callable[[dict[str, Any]], str] | None = None,
     write: Callable[[dict[str, Any]], str] | None = None,
     seen: list[tuple[str, str]] | None = None,
+    shown: list[str] | None = None,
 ) -> None:
     """Walk the form sections until the review list appears.
 
     ``choose``/``write`` pick the option label and the text for a question (its screen
-    context); ``seen`` collects (number, prompt) of every question asked.
+    context); ``seen`` collects (number, prompt) of every question asked, ``shown`` every
+    template shown on the way. On the 2025 forms ``score`` is the total: 30% of it goes to the
+    common criteria, the rest to the task results; the annex is declined, the yes/no facts
+    answered with their first option.
     """
-    for _ in range(40):
+    total = int(score)
+    parts = {"score_common": total * 3 // 10, "score_tasks": total - total * 3 // 10}
+    for _ in range(60):
+        if shown is not None:
+            shown += chat.templates()
         if chat.screen().template == "review/summary":
             return
         q = chat.screen("review/question").context
@@ -60,10 +68,11 @@ async def answer_form(
             seen.append((q["number"], q["prompt"]))
         if q["kind"] == "choice":
             labels = q["options"]
-            choice = choose(q) if choose else (level if level in labels else labels[0])
+            default = labels[1] if q["role"] == "annex" else labels[0]
+            choice = choose(q) if choose else (level if level in labels else default)
             await chat.press(chat.button(action="a", text=choice))
         elif q["kind"] == "score":
-            await chat.say(score)
+            await chat.say(str(parts.get(q["role"], total)))
         elif q["prefill"]:
             await chat.press(chat.button("keep_prefill"))
         elif q["optional"]:
@@ -117,7 +126,7 @@ async def test_full_walk_submits_a_draft_with_the_answers(core: Core) -> None:
     assert "Ngại đọc tài liệu & <nghị quyết>" in text  # escaped, not dropped
     assert "- Biểu hiện 1.3: Đọc hết văn kiện, xong trước 31/3/2027" in text  # prefilled VI
     assert "tự nhận có 1 biểu hiện" in text
-    assert "Trần Thị Bình" in text and "Mẫu 02A-HD KĐ.ĐG 2023" in text
+    assert "Trần Thị Bình" in text and "Mẫu 2B-HD KĐ.ĐG 2025" in text
     del secretary
 
 
@@ -201,19 +210,22 @@ async def test_skipped_items_block_submission_until_answered(core: Core) -> None
     assert missing[0] == "1.1" and len(missing) > 1
 
 
-async def test_leaders_get_leader_only_items_and_form_02b(core: Core) -> None:
+async def test_leaders_write_form_2a_with_the_lines_taken_from_quy_dinh_366(core: Core) -> None:
     s = await seed(core)
     member = await linked(core, s, s.member_id)
     leader = await linked(core, s, s.leader_id, "u2")
     m_total = member.screen("review/welcome").context["total"]
     l_total = leader.screen("review/welcome").context["total"]
-    assert l_total == m_total + 3  # I.3, I.4, I.5
+    assert l_total == m_total + 3  # I.4, I.5, I.6 from 366 Điều 6 khoản 2 (ii)
     await answer_checklist(leader)
-    await answer_form(leader)
+    seen: list[tuple[str, str]] = []
+    await answer_form(leader, seen=seen)
+    assert [n for n, _ in seen if n.startswith("I.")] == ["I.1", "I.2", "I.3", "I.4", "I.5", "I.6"]
     await leader.press(leader.button("submit"))
     content = leader.screen("review/submitted").document.content  # type: ignore[union-attr]
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
-    assert "Mẫu 02B-HD KĐ.ĐG 2023" in text and "(Cá nhân giữ chức vụ lãnh đạo, quản lý)" in text
+    assert "Mẫu 2A-HD KĐ.ĐG 2025" in text and "(Cá nhân giữ chức vụ lãnh đạo, quản lý)" in text
+    assert "(Dòng này theo Quy định 366-QĐ/TW, Điều 6 khoản 2 (ii)" in text
 
 
 async def test_severe_admission_with_high_level_warns(core: Core) -> None:
@@ -227,25 +239,15 @@ async def test_severe_admission_with_high_level_warns(core: Core) -> None:
         await chat.say(text)
         await chat.press(chat.button("done"))
     seen: list[str] = []
-    for _ in range(40):
-        seen += chat.templates()
-        if chat.screen().template == "review/summary":
-            break
-        q = chat.screen("review/question").context
-        if q["kind"] == "choice":
-            await chat.press(chat.button(action="a", text="Hoàn thành xuất sắc nhiệm vụ"))
-        elif q["kind"] == "score":
-            await chat.say("65")
-        elif q["prefill"]:
-            await chat.press(chat.button("keep_prefill"))
-        else:
-            await chat.press(chat.button("none_to_report" if q["optional"] else "skip"))
+    await answer_form(chat, level="Hoàn thành xuất sắc nhiệm vụ", score="65", shown=seen)
     assert "review/warn_severe_high_level" in seen
-    assert "review/warn_score_band" in seen
-    html = core.renderer.render("review/warn_score_band",
-                                {"score": 65, "band": "Hoàn thành nhiệm vụ",
-                                 "level": "Hoàn thành xuất sắc nhiệm vụ"})
-    assert "chi bộ đề xuất và đảng ủy cơ sở quyết định" in html
+    assert "review/warn_band" in seen
+    html = core.renderer.render("review/warn_band", {
+        "total": 65, "total_max": 100, "common": 19, "tasks": 46, "band": "Hoàn thành nhiệm vụ",
+        "band_wording": "từ 50 đến dưới 70 điểm", "level": "Hoàn thành xuất sắc nhiệm vụ",
+        "level_wording": "đạt từ 90 điểm trở lên",
+        "source": "Quy định 366-QĐ/TW ngày 30/8/2025 của Bộ Chính trị, Điều 11"})
+    assert "«từ 50 đến dưới 70 điểm»" in html and "cấp có thẩm quyền quyết định" in html
 
 
 async def test_resubmission_makes_a_new_version(core: Core) -> None:

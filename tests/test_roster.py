@@ -177,7 +177,7 @@ def test_missing_columns_are_named_and_nothing_is_imported() -> None:
     rows = [["Họ và tên", "Chức vụ Đảng"], ["Trần Văn Đức", ""]]
     preview = parse_roster("ds.csv", csv_text(rows).encode())
     assert preview.file_problem == "missing_columns"
-    assert preview.missing_columns == ["birth_date", "is_leader"]
+    assert preview.missing_columns == ["birth_date", "category_or_leader"]
     assert preview.rows == []
     message = describe_file_problem(preview, TEXTS)
     assert message is not None and "Ngày sinh" in message and "lãnh đạo" in message

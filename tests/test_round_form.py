@@ -1,4 +1,4 @@
-"""The form version is data chosen per round: a cell can move to a new form pack in a new
+"""The form version is data chosen per round: a cell can move to a new form family in a new
 round while an old round keeps the form its drafts were written on."""
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def variant_pack(tmp_path: Path) -> Path:
 @pytest.fixture
 async def two_form_core(tmp_path: Path) -> AsyncIterator[Core]:
     base = make_settings(tmp_path)
+    review = ReviewConfig()
     settings = dataclasses.replace(base, review=dataclasses.replace(
-        ReviewConfig(), other_forms=[str(variant_pack(tmp_path))]))
+        review, other_forms=[*review.other_forms, str(variant_pack(tmp_path))]))
     core = build_core(settings, FixedClock())  # type: ignore[arg-type]
     await core.open()
     yield core
@@ -53,9 +54,9 @@ async def draft_text(core: Core, chat_name: str, member_id: int, s) -> str:  # t
 
 async def test_each_round_prints_its_own_form(two_form_core: Core) -> None:
     core = two_form_core
-    assert set(core.service.forms) == {"form-02-2023", "form-variant"}
+    assert set(core.service.families) == {"form-2025", "form-02-2023", "form-variant"}
     s = await seed(core)  # its round names no form: the default
-    assert "Mẫu 02A-HD KĐ.ĐG 2023" in await draft_text(core, "m", s.member_id, s)
+    assert "Mẫu 2B-HD KĐ.ĐG 2025" in await draft_text(core, "m", s.member_id, s)
 
     await core.store.close_round(s.round_id)
     async with core.store.transaction():
@@ -75,10 +76,14 @@ def test_round_open_refuses_an_unknown_form(tmp_path: Path, capsys: pytest.Captu
     config.write_text(f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
     assert tusoi_main(["--config", str(config), "cell", "add", "--name", "A"]) == 0
     code = tusoi_main(["--config", str(config), "round", "open", "--cell", "1",
-                       "--meeting", "thứ Sáu 18/12/2026", "--form", "form-2025-2a"])
+                       "--meeting", "thứ Sáu 18/12/2026", "--form", "form-2030"])
     assert code == 1
-    assert "không có gói biểu mẫu «form-2025-2a»" in capsys.readouterr().err
+    assert "không có họ biểu mẫu hay gói biểu mẫu «form-2030»" in capsys.readouterr().err
 
 
-def test_default_settings_name_one_form() -> None:
-    assert Settings().review.other_forms == []
+def test_default_settings_open_rounds_on_the_2025_family_with_2023_selectable() -> None:
+    review = Settings().review
+    assert review.form == "checklists/form-2025-2b.toml"
+    assert sorted(review.other_forms) == [
+        "checklists/form-02-2023.toml", "checklists/form-2025-2a.toml",
+        "checklists/form-2025-2c.toml"]

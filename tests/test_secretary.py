@@ -302,7 +302,7 @@ async def test_a_draft_returned_while_its_member_is_writing_keeps_their_words(co
     await sec.say("Cần cụ thể hơn")
     await member.press(member.button("done"))
     answers = await core.store.answers(await review_id(core, s, s.member_id))
-    assert answers["f-i1"].value == "Bổ sung: đã hoàn thành 3 chuyên đề"
+    assert answers["a-i1"].value == "Bổ sung: đã hoàn thành 3 chuyên đề"
     await member.say("/xemlai")
     await member.press(member.button("resubmit"))
     assert member.screen("review/submitted").context["version"] == 2

@@ -173,7 +173,7 @@ async def test_a_10000_character_shortcoming_comes_back_as_a_prefill_in_pieces(
     assert f"Biểu hiện 1.1: {answer}" in " ".join(m["text"] for m in pieces)
     assert "reply_markup" in pieces[-1]  # the buttons come with the last piece
     await bot.press_label(MEMBER, pieces[-1], "Dùng nội dung gợi ý")
-    assert (await bot.answers())["f-ii1"] == f"- Biểu hiện 1.1: {answer}"
+    assert (await bot.answers())["a-ii1"] == f"- Biểu hiện 1.1: {answer}"
 
 
 # ------------------------------------------------------------- 4. Unicode normalisation

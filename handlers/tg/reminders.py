@@ -21,7 +21,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes
 
 from bot.reminders import VIETNAM, Kind, Verdict, collective_due, decide, local_day, quiet_until
-from bot.reminders import unreachable_notice
+from bot.reminders import Recipient, reviewed, unreachable_notice
 from handlers.wiring import Core
 from storage.reminders import DueRow, ReminderStore
 
@@ -170,7 +170,10 @@ class ReminderSender:
         return self.core.renderer.render(f"reminders/{kind.value}", context)
 
     async def _tally(self, row: DueRow, now: datetime) -> dict[str, Any]:
-        lines = await self.store.tally(row.round_id)
+        rules = self.core.service.settings.rules
+        lines = [x for x in await self.store.tally(row.round_id)  # 366 Điều 5: not reviewed
+                 if reviewed(Recipient(x.member_id, x.done, True, joined_on=x.joined_on,
+                                       standing=x.standing), row.meeting, rules).reviewed]
         late = local_day(now) > row.reminder.member_due
         waiting = [x.full_name for x in lines if not x.done]
         return {

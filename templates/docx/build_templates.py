@@ -1,17 +1,23 @@
-"""Build the Word template for the individual self-review (bản kiểm điểm cá nhân).
+"""Build the Word templates for the individual self-review (bản kiểm điểm cá nhân).
 
 Run from the repository root:
 
     python templates/docx/build_templates.py [--out-dir DIR]
 
-The output, ``ban-kiem-diem-2023.docx``, is a docxtpl template: python-docx builds the layout and
-the paragraphs carry Jinja tags that ``bot.draft.render_draft`` fills in. The file is generated,
-never edited by hand; ``tests/test_draft.py`` rebuilds it and compares it with the committed copy.
+The outputs are docxtpl templates: python-docx builds the layout and the paragraphs carry Jinja
+tags that ``bot.draft.render_draft`` fills in. The files are generated, never edited by hand;
+``tests/test_draft.py`` rebuilds them and compares them with the committed copies.
 
-The layout follows the 2023 forms 02A/02B-HD KĐ.ĐG 2023 (25-HD/BTCTW) as recorded in
-``domain.md`` §4.1. Form wording is copied verbatim from there; member data comes from the context.
-The build is deterministic: fixed core properties and fixed zip timestamps, so the same source
-always gives the same bytes.
+* ``ban-kiem-diem-2023.docx`` follows the 2023 forms 02A/02B-HD KĐ.ĐG 2023 (25-HD/BTCTW) as
+  recorded in ``domain.md`` §4.1; its form wording is copied verbatim from there.
+* ``ban-kiem-diem-2025.docx`` prints the 2025 forms 2A/2B/2C (43-HD/BTCTW): part A, part B with
+  the score table and the computed total, the proposed level, the signature blocks and the annex
+  of task results. Every line of form wording comes from the form pack through the context
+  (``checklists/form-2025-*.toml``), so a deployer corrects wording in the pack, not here; the
+  only words here are the layout's (dots, ticks).
+
+Member data comes from the context. The build is deterministic: fixed core properties and fixed
+zip timestamps, so the same source always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -35,6 +41,7 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 TEMPLATE_NAME = "ban-kiem-diem-2023.docx"
+TEMPLATE_2025_NAME = "ban-kiem-diem-2025.docx"
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent
 
 FONT = "Times New Roman"
@@ -447,6 +454,195 @@ def build_document() -> DocumentObject:
     return document
 
 
+# --------------------------------------------------------------------------------------------
+# The 2025 forms (Mẫu 2A/2B/2C-HD KĐ.ĐG 2025): every form line comes from the context.
+
+
+def build_title_and_identity_2025(document: DocumentObject) -> None:
+    centre, left = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT
+    add_paragraph(document, "{{ title }}", bold=True, size=16, align=centre, space_before=12,
+                  space_after=0)
+    add_paragraph(document, "Năm {{ review_year }}", bold=True, align=centre, space_after=0)
+    add_paragraph(document, "{{ subtitle }}", italic=True, align=centre, space_after=10)
+    name_line = add_paragraph(
+        document,
+        "Họ và tên: " + blank_or("full_name") + "\tNgày sinh: " + blank_or("birth_date"),
+        align=left,
+    )
+    name_line.paragraph_format.tab_stops.add_tab_stop(Mm(105))
+    control(document, "if show_posts")
+    add_paragraph(document, "Chức vụ Đảng: " + blank_or("party_position"), align=left)
+    add_paragraph(document, "Chức vụ chính quyền: " + blank_or("government_position"), align=left)
+    add_paragraph(document, "Chức vụ đoàn thể: " + blank_or("mass_org_position"), align=left)
+    control(document, "endif")
+    unit_line = add_paragraph(
+        document,
+        "Đơn vị công tác: " + blank_or("work_unit") + "\tChi bộ " + blank_or("cell_name"),
+        align=left,
+        space_after=10,
+    )
+    unit_line.paragraph_format.tab_stops.add_tab_stop(Mm(105))
+
+
+def build_sections_2025(document: DocumentObject) -> None:
+    """Part A: sections I–VI, each with the form's own note and, for a line the form was not
+    seen to have, where it comes from."""
+    add_paragraph(document, "{{ part_a_title }}", bold=True, space_before=6, keep_with_next=True)
+    control(document, "for section in sections")
+    add_paragraph(document, "{{ section.title }}", bold=True, space_before=6, keep_with_next=True)
+    control(document, "if section.note")
+    add_paragraph(document, "{{ section.note }}", italic=True, first_line_indent=ANSWER_INDENT,
+                  keep_with_next=True)
+    control(document, "endif")
+    control(document, 'for item in section["items"]')
+    control(document, "if item.label")
+    add_paragraph(document, "{{ item.label }}", italic=True, first_line_indent=ANSWER_INDENT,
+                  keep_with_next=True)
+    control(document, "endif")
+    control(document, "if item.source")
+    add_paragraph(document, "{{ item.source }}", italic=True, size=11,
+                  first_line_indent=ANSWER_INDENT, colour=FOOTER_GREY, keep_with_next=True)
+    control(document, "endif")
+    control(document, "for line in item.text|answer_lines")
+    add_paragraph(document, "{{ line }}", first_line_indent=ANSWER_INDENT)
+    control(document, "else")
+    add_paragraph(document, "\t", dotted_to_margin=True)
+    control(document, "endfor")
+    control(document, "endfor")
+    control(document, "endfor")
+
+
+def grid_table(
+    document: DocumentObject, rows: list[list[str]], widths: list[Length],
+    *, bold_rows: tuple[int, ...] = (), centred_columns: tuple[int, ...] = (),
+) -> None:
+    """A bordered table of single-run paragraphs (so Jinja tags stay whole). A row whose first
+    cell starts with "{%tr" is a docxtpl row tag: the whole row becomes a loop statement."""
+    table = document.add_table(rows=len(rows), cols=len(widths))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths):
+        column.width = width
+    for r, texts in enumerate(rows):
+        for c, cell in enumerate(table.rows[r].cells):
+            cell.width = widths[c]
+            cell._element.remove(cell.paragraphs[0]._element)
+            align = (WD_ALIGN_PARAGRAPH.CENTER if c in centred_columns or r == 0
+                     else WD_ALIGN_PARAGRAPH.LEFT)
+            add_paragraph(cell, texts[c] if c < len(texts) else "", bold=r in bold_rows or r == 0,
+                          size=SMALL_PT, align=align, space_after=0)
+
+
+def build_part_b(document: DocumentObject) -> None:
+    """Part B: the score table with the computed total, then the proposed level."""
+    control(document, "if part_b")
+    add_paragraph(document, "{{ part_b.title }}", bold=True, space_before=10, keep_with_next=True)
+    add_paragraph(document, "{{ part_b.scores_title }}", bold=True, space_before=6,
+                  keep_with_next=True)
+    add_paragraph(document, "{{ part_b.scores_intro }}", first_line_indent=ANSWER_INDENT,
+                  keep_with_next=True)
+    dots = '"' + DOTS + '"'
+    grid_table(
+        document,
+        [
+            ["{{ part_b.headers[0] }}", "{{ part_b.headers[1] }}", "{{ part_b.headers[2] }}"],
+            ["{%tr for row in part_b.rows %}"],
+            ["{{ row.label }}", "{{ row.max }}", "{{ row.score or " + dots + " }}"],
+            ["{%tr endfor %}"],
+            ["{{ part_b.total.label }}", "{{ part_b.total.max }}",
+             "{{ part_b.total.score or " + dots + " }}"],
+        ],
+        [Mm(105), Mm(30), Mm(30)],
+        bold_rows=(4,),
+        centred_columns=(1, 2),
+    )
+    add_paragraph(document, "{{ part_b.level_title }}", bold=True, space_before=8,
+                  keep_with_next=True)
+    control(document, "for level in part_b.levels")
+    add_paragraph(document, '{{ "☒" if level.checked else "☐" }} {{ level.label }}',
+                  left_indent=Mm(20), space_after=0)
+    control(document, "endfor")
+    control(document, "if part_b.level_note")
+    add_paragraph(document, "{{ part_b.level_note }}", italic=True, space_before=3)
+    control(document, "endif")
+    control(document, "endif")
+
+
+def build_blocks(document: DocumentObject) -> None:
+    """Signature and evaluation blocks, as the form pack lists them, left blank."""
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    control(document, "for block in blocks")
+    control(document, "if block.heading")
+    add_paragraph(document, "{{ block.heading }}", bold=True, space_before=10, keep_with_next=True)
+    control(document, "endif")
+    control(document, "for field in block.fields")
+    add_paragraph(document, "{{ field }} \t", dotted_to_margin=True, space_after=0,
+                  keep_with_next=True)
+    add_paragraph(document, "\t", dotted_to_margin=True, space_after=0, keep_with_next=True)
+    control(document, "endfor")
+    control(document, "if block.signer")
+    add_paragraph(document, "{{ block.signer }}", bold=True, align=centre,
+                  left_indent=SIGNATURE_INDENT, space_before=8, space_after=0, keep_with_next=True)
+    add_paragraph(document, "{{ block.signer_note }}", italic=True, size=SMALL_PT, align=centre,
+                  left_indent=SIGNATURE_INDENT, space_after=0, keep_with_next=True)
+    for _ in range(3):
+        add_paragraph(document, "", align=centre, left_indent=SIGNATURE_INDENT, space_after=0,
+                      keep_with_next=True)
+    control(document, "if block.signer_name")
+    add_paragraph(document, "{{ full_name }}", bold=True, align=centre,
+                  left_indent=SIGNATURE_INDENT)
+    control(document, "endif")
+    control(document, "endif")
+    control(document, "endfor")
+
+
+def build_annex(document: DocumentObject) -> None:
+    """The annex of task results, on its own page, only when the member filled it in."""
+    control(document, "if annex")
+    page = add_paragraph(document, "", align=None, space_after=0)
+    page.add_run().add_break(WD_BREAK.PAGE)
+    add_paragraph(document, "{{ annex.title }}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER,
+                  space_after=2)
+    add_paragraph(document, "(Kèm theo bản kiểm điểm năm {{ review_year }} của đồng chí "
+                  "{{ full_name }})", italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=8)
+    grid_table(
+        document,
+        [
+            ["{{ annex.headers[0] }}", "{{ annex.headers[1] }}", "{{ annex.headers[2] }}",
+             "{{ annex.headers[3] }}", "{{ annex.headers[4] }}"],
+            ["{%tr for row in annex.rows %}"],
+            ["{{ row.number }}", "{{ row.task }}", "{{ row.result }}", "{{ row.on_time }}",
+             "{{ row.exceeded }}"],
+            ["{%tr endfor %}"],
+        ],
+        [Mm(12), Mm(58), Mm(55), Mm(20), Mm(20)],
+        centred_columns=(0, 3, 4),
+    )
+    add_paragraph(document, "{{ annex.counts }}", italic=True, space_before=6)
+    control(document, "endif")
+
+
+def build_document_2025() -> DocumentObject:
+    document = Document()
+    body = document.element.body
+    for paragraph in list(document.paragraphs):
+        body.remove(paragraph._element)
+    set_fonts(document)
+    set_page(document)
+    set_core_properties(document, "Bản kiểm điểm, tự đánh giá, xếp loại cá nhân",
+                        "Mẫu 2A/2B/2C-HD KĐ.ĐG 2025")
+    drop_thumbnail(document)
+    build_header(document)
+    build_title_and_identity_2025(document)
+    build_sections_2025(document)
+    build_part_b(document)
+    build_blocks(document)
+    build_annex(document)
+    build_footer(document)
+    return document
+
+
 def deterministic_zip(docx_bytes: bytes) -> bytes:
     """Rewrite the package with fixed timestamps so that identical XML gives identical bytes."""
     out = io.BytesIO()
@@ -462,21 +658,25 @@ def deterministic_zip(docx_bytes: bytes) -> bytes:
     return out.getvalue()
 
 
-def build(out_dir: Path = DEFAULT_OUT_DIR) -> Path:
-    """Build the template into ``out_dir`` and return its path."""
-    buffer = io.BytesIO()
-    build_document().save(buffer)
+def build(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
+    """Build both templates into ``out_dir`` and return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / TEMPLATE_NAME
-    path.write_bytes(deterministic_zip(buffer.getvalue()))
-    return path
+    paths = []
+    for name, make in ((TEMPLATE_NAME, build_document), (TEMPLATE_2025_NAME, build_document_2025)):
+        buffer = io.BytesIO()
+        make().save(buffer)
+        path = out_dir / name
+        path.write_bytes(deterministic_zip(buffer.getvalue()))
+        paths.append(path)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)
-    print(build(args.out_dir))
+    for path in build(args.out_dir):
+        print(path)
 
 
 if __name__ == "__main__":
