@@ -170,8 +170,8 @@ def test_a_level_whose_condition_the_member_says_is_unmet_is_noted_and_suggested
     first, second, third = rows.rows
     assert first.suggested_level == "htt" and "condition_not_met" in first.notes
     assert [c.wording for c in first.conditions] == [
-        "Hoàn thành 100% các nhiệm vụ được giao, đúng hạn, bảo đảm chất lượng, hiệu quả, trong "
-        "đó có ít nhất 30% nhiệm vụ hoàn thành vượt mức yêu cầu."]
+        ("Hoàn thành 100% các nhiệm vụ được giao, đúng hạn, bảo đảm chất lượng, hiệu quả, trong "
+         "đó có ít nhất 30% nhiệm vụ hoàn thành vượt mức yêu cầu.")]
     assert second.suggested_level == "ht" and second.conditions[0].verbatim
     assert third.suggested_level == "htxs" and third.conditions == []
     assert sorted(v.detail["member_id"] for v in rows.violations
