@@ -228,17 +228,25 @@ async def test_member_walks_through_survives_sigkill_and_gets_a_word_draft(tmp_p
 
             for _ in range(14, 27):
                 await answer_item(member, admit=False)
-            # The form sections: text answers, prefilled sections kept, levels chosen.
-            for _ in range(30):
+            # The form sections: text answers, prefilled sections kept, part B scored (the
+            # total is computed), the yes/no facts answered, the annex declined, a level chosen.
+            for _ in range(40):
                 screen = member.question()
+                markup = str(member.messages()[-1].get("reply_markup"))
                 if "Xem lại bản kiểm điểm" in screen:
                     break
                 if "Nội dung gợi ý" in screen:
                     await member.press("Dùng nội dung gợi ý", settle="Bản kiểm điểm")
-                elif "Hoàn thành tốt nhiệm vụ" in str(member.messages()[-1].get("reply_markup")):
+                elif "Hoàn thành tốt nhiệm vụ" in markup:
                     await member.press("Hoàn thành tốt nhiệm vụ")
+                elif "Không lập" in markup:
+                    await member.press("Không lập")
+                elif "Đã khắc phục hết" in markup:
+                    await member.press("Đã khắc phục hết")
+                elif "'Có'" in markup:
+                    await member.press("Có")
                 elif "Gõ một số" in screen:
-                    await member.send("82")
+                    await member.send("25" if "đến 30" in screen else "57", settle="Đã ghi điểm")
                 elif "Không có nội dung này" in str(member.messages()[-1].get("reply_markup")):
                     await member.press("Không có nội dung này")
                 else:
@@ -258,14 +266,15 @@ async def test_member_walks_through_survives_sigkill_and_gets_a_word_draft(tmp_p
         document = docx.Document(io.BytesIO(draft.content))
         text = "\n".join(p.text for p in document.paragraphs)
         cells = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
-        assert "BẢN KIỂM ĐIỂM CÁ NHÂN" in text
+        assert "BẢN KIỂM ĐIỂM, TỰ ĐÁNH GIÁ, XẾP LOẠI CÁ NHÂN" in text
+        assert "Mẫu 2B-HD KĐ.ĐG 2025" in text
         assert "Nguyễn Thị Hoa" in text and "01/02/1975" in text
         assert "ĐẢNG CỘNG SẢN VIỆT NAM" in cells and "PHÒNG HÀNH CHÍNH" in cells
         assert "Có lúc đọc tài liệu qua loa & chưa kỹ <ghi chép>" in text
         assert "tự nhận có 3 biểu hiện" in text
         assert "- Biểu hiện 2.5: Sửa ngay, báo cáo chi bộ trước 15/1/2027" in text
-        assert "Tự chấm điểm: 82/100" in text
-        assert "☒ Hoàn thành tốt nhiệm vụ" in text or "☒" in text
+        assert "Tổng điểm\n100\n82" in cells  # 25 + 57, computed
+        assert "☒ Hoàn thành tốt nhiệm vụ" in text
         log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
         assert "E2E-TOKEN" not in log, "the bot token leaked into the log"
         assert "qua loa" not in log, "answer text leaked into the log"

@@ -31,18 +31,28 @@ ROSTER = (
 
 
 async def walk(member: Member, level: str, score: str) -> None:
-    """Answer everything: no manifestation, short concrete texts, the given level."""
+    """Answer everything: no manifestation, short concrete texts, the given level; part B's
+    two groups add up to ``score`` (30% of it for the common criteria)."""
+    total = int(score)
+    common = total * 3 // 10
     for _ in range(27):
         await member.press("Không có biểu hiện")
-    for _ in range(30):
+    for _ in range(40):
         screen = member.question()
         markup = str(member.messages()[-1].get("reply_markup"))
         if "Xem lại bản kiểm điểm" in screen:
             return
         if "Hoàn thành tốt nhiệm vụ" in markup:
             await member.press(level if level in markup else "Không áp dụng")
+        elif "Không lập" in markup:
+            await member.press("Không lập")
+        elif "Đã khắc phục hết" in markup:
+            await member.press("Đã khắc phục hết")
+        elif "'Có'" in markup:
+            await member.press("Có")
         elif "Gõ một số" in screen:
-            await member.send(score)
+            await member.send(str(common if "đến 30" in screen else total - common),
+                              settle="Đã ghi điểm")
         elif "Không có nội dung này" in markup:
             await member.press("Không có nội dung này")
         else:
@@ -128,7 +138,10 @@ async def test_secretary_season_from_roster_to_bundle(tmp_path: Path) -> None:
         an_draft = next(n for n in drafts if "nguyen-van-an" in n)
         assert "-v2" in an_draft
         text = "\n".join(p.text for p in docx.Document(io.BytesIO(archive.read(an_draft))).paragraphs)
-        assert "Nguyễn Văn An" in text and "Mẫu 02A-HD KĐ.ĐG 2023" in text
+        assert "Nguyễn Văn An" in text and "Mẫu 2B-HD KĐ.ĐG 2025" in text
+        cao = next(n for n in drafts if "le-van-cao" in n)
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(archive.read(cao))).paragraphs)
+        assert "Mẫu 2A-HD KĐ.ĐG 2025" in text  # the roster's "Lãnh đạo: có" gives form 2A
 
         summary = openpyxl.load_workbook(io.BytesIO(archive.read(
             next(n for n in names if n.endswith("tong-hop.xlsx")))))
