@@ -17,8 +17,15 @@ from bot.models import Answer
 from bot.partb import carryover_count, carryover_not_fixed, part_b
 from bot.rules import LEVELS, Rules
 
-# Warnings that depend on the proposed level, and those that compare the member's answers.
-_MISMATCH_ROLES = ("on_time", "exceeded", "fixed", "level")
+# Which contradiction to point out after which answer: a yes/no fact against the annex's
+# rows (or a row against the fact), and section III against "every shortcoming fixed".
+_MISMATCHES = {
+    "on_time": ("annex_late",), "exceeded": ("annex_exceeded",),
+    "fixed": ("fixed_mismatch", "fixed_na"),
+}
+# Answers after which the proposed level is checked again (the annex's rows are not: each row
+# has five questions, and the yes/no facts that follow are checked anyway).
+_LEVEL_ROLES = ("score_common", "score_tasks", "level", "on_time", "exceeded", "fixed")
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,10 @@ def check(
 ) -> list[Warning]:
     """Warnings about the proposed level and the answers it rests on.
 
-    ``trigger`` is the question just answered: answers that contradict each other (the
-    yes/no facts, the annex, section III) are pointed out when one of them was just given or
-    the level was chosen; the level's own warnings whenever a level is chosen.
+    ``trigger`` is the question just answered (None: every warning). Answers that contradict
+    each other (a yes/no fact and the annex, "all fixed" and section III) are pointed out once,
+    when one side of the pair was just given; the level's own warnings (band, conditions, a
+    clear manifestation) whenever part B is answered with a level chosen.
     """
     warnings: list[Warning] = []
     level = level_step(steps)
@@ -56,10 +64,14 @@ def check(
     labels = {o.id: o.label for o in level.question.options} if level is not None else {}
     pb = part_b(steps, answers)
 
-    if pb is not None and (trigger is None or trigger.role in _MISMATCH_ROLES
-                           or trigger.feeds.startswith("annex.")):
-        warnings += _mismatches(steps, answers, pb)
-    if value not in LEVELS:
+    if pb is not None:
+        kinds = (None if trigger is None
+                 else _MISMATCHES.get(trigger.role or "", ())
+                 or (("fixed_mismatch",) if trigger.feeds == "III" else ()))
+        warnings += [w for w in _mismatches(steps, answers, pb) if kinds is None or w.kind in kinds]
+    in_annex = trigger is not None and trigger.feeds.startswith("annex.")
+    if value not in LEVELS or (trigger is not None and (in_annex or not (
+            trigger.role in _LEVEL_ROLES or trigger.feeds.startswith("VII")))):
         return warnings
     who = {"level": labels[value]}
 

@@ -655,7 +655,8 @@ class ReviewService:
         rules = self.rules_for(fresh.round)
         if question.role in ("score_common", "score_tasks"):
             screens += self._total(fresh, rules)
-        if question.feeds.startswith("VII") or question.role or step.annex_row is not None:
+        if (question.feeds.startswith("VII") or question.role or step.annex_row is not None
+                or question.feeds == "III"):
             screens += [Screen(f"review/warn_{w.kind}", w.context)
                         for w in classification.check(fresh.steps, fresh.answers, rules,
                                                       fresh.member.category.value, question)]
@@ -802,6 +803,7 @@ class ReviewService:
             "guidance_note": q.guidance_note,
             "label_source": q.label_source,
             "annex_row": step.annex_row,
+            "section_note": self._section_note(state, step),
             "part_b": self._part_b_facts(state) if q.role else None,
         }
         rows: list[tuple[Button, ...]] = [
@@ -823,6 +825,14 @@ class ReviewService:
     def _text_buttons(self, rid: int, qid: str, warned: bool) -> tuple[tuple[Button, ...], ...]:
         done = Button("keep_as_is", KEEP, rid, qid) if warned else Button("done", DONE, rid, qid)
         return ((done, Button("rewrite", CLEAR, rid, qid)),)
+
+    def _section_note(self, state: _State, step: Step) -> str | None:
+        """The section's note (team text), shown with its first question only."""
+        section = state.form.section(step.question.section_id)
+        if section is None or not section.note or step.parent is not None:
+            return None
+        first = next((s for s in state.steps if s.question.section_id == section.id), None)
+        return section.note if first is not None and first.qid == step.qid else None
 
     def _part_b_facts(self, state: _State) -> dict[str, object] | None:
         """Part B so far, for the level and yes/no questions: the total and the annex counts."""
