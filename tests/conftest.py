@@ -13,7 +13,7 @@ import pytest
 from bot.config import DatabaseSettings, Settings, TelegramSettings
 from bot.invites import hash_code, new_code
 from bot.models import Role
-from bot.screens import Button, Incoming, Press, Screen
+from bot.screens import Button, Document, Incoming, Press, Screen
 from handlers.wiring import Core, build_core
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +110,13 @@ class Chat:
     async def say(self, text: str) -> list[Screen]:
         self.last = await self.core.service.handle(
             Incoming(self.channel, self.external_id, event_key=self._key(), text=text))
+        return self.last
+
+    async def upload(self, filename: str, content: bytes) -> list[Screen]:
+        """The person sends a file (a roster, for a secretary)."""
+        self.last = await self.core.service.handle(
+            Incoming(self.channel, self.external_id, event_key=self._key(),
+                     document=Document(filename, content)))
         return self.last
 
     async def press(self, button: Button) -> list[Screen]:
