@@ -47,6 +47,7 @@ async def answer_form(
     write: Callable[[dict[str, Any]], str] | None = None,
     seen: list[tuple[str, str]] | None = None,
     shown: list[str] | None = None,
+    keep_prefill: bool = True,
 ) -> None:
     """Walk the form sections until the review list appears.
 
@@ -73,7 +74,7 @@ async def answer_form(
             await chat.press(chat.button(action="a", text=choice))
         elif q["kind"] == "score":
             await chat.say(str(parts.get(q["role"], total)))
-        elif q["prefill"]:
+        elif q["prefill"] and keep_prefill:
             await chat.press(chat.button("keep_prefill"))
         elif q["optional"]:
             await chat.press(chat.button("none_to_report"))
