@@ -142,3 +142,55 @@ def test_inconsistent_lead_times_are_refused(
             member_lead=member_lead,
             collective_lead=collective_lead,
         )
+
+
+# ----------------------------------------------------------------- 43-HD 4.1: before 31/12
+
+
+def test_a_meeting_after_the_year_end_of_its_review_year_is_warned() -> None:
+    from bot.deadlines import late_meeting
+
+    late = late_meeting(date(2027, 1, 5), 2026)
+    assert late is not None and late.deadline == date(2026, 12, 31)
+    assert late_meeting(date(2026, 12, 31), 2026) is None  # on the day itself: no warning
+    assert late_meeting(date(2026, 12, 18), 2026) is None
+    # Bodies whose higher level sets 15/01 of the next year.
+    assert late_meeting(date(2027, 1, 15), 2026, "15/01") is None
+    later = late_meeting(date(2027, 1, 18), 2026, "15/01")
+    assert later is not None and later.deadline == date(2027, 1, 15)
+    with pytest.raises(ValueError):
+        late_meeting(date(2027, 1, 5), 2026, "31/02")
+
+
+def test_round_open_and_move_warn_and_cite_43_hd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from handlers.cli import main as tusoi_main
+
+    cal = WorkCalendar.load(DATA)
+    today = date.today()
+    in_january = cal.next_working_day(date(today.year + 1, 1, 11))
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
+    assert tusoi_main(["--config", str(config), "cell", "add", "--name", "A"]) == 0
+    capsys.readouterr()
+    assert tusoi_main(["--config", str(config), "round", "open", "--cell", "1", "--year",
+                       str(today.year), "--meeting", in_january.strftime("%d/%m/%Y")]) == 0
+    out = capsys.readouterr().out
+    assert "Đã mở đợt" in out  # a warning, never a refusal
+    assert "Hướng dẫn 43-HD/BTCTW, mục 4.1" in out
+    assert "«…tiến hành vào dịp cuối năm và kết thúc trước ngày 31/12 hằng năm»" in out
+    assert f"sau 31/12/{today.year}" in out
+    december = cal.next_working_day(date(today.year, 12, 21))
+    assert tusoi_main(["--config", str(config), "round", "move", "--cell", "1", "--meeting",
+                       december.strftime("%d/%m/%Y")]) == 0
+    assert "43-HD" not in capsys.readouterr().out
+    assert tusoi_main(["--config", str(config), "round", "move", "--cell", "1", "--meeting",
+                       in_january.strftime("%d/%m/%Y")]) == 0
+    assert "43-HD/BTCTW, mục 4.1" in capsys.readouterr().out
+
+    config.write_text(f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n'
+                      '[calendar]\nyear_end_deadline = "15/01"\n', encoding="utf-8")
+    assert tusoi_main(["--config", str(config), "round", "move", "--cell", "1", "--meeting",
+                       in_january.strftime("%d/%m/%Y")]) == 0
+    assert "43-HD" not in capsys.readouterr().out

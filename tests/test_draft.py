@@ -18,10 +18,13 @@ from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from bot.compose import sample_2025_context
 from bot.draft import (
+    DRAFT_2025_KEYS,
     DRAFT_CONTEXT_KEYS,
     LEVELS,
     TEMPLATE_2023,
+    TEMPLATE_2025,
     DraftContextError,
     level_choices,
     render_draft,
@@ -395,20 +398,79 @@ def test_documented_keys_cover_the_sample() -> None:
 # --- the template is built from source --------------------------------------------------------
 
 
-def test_committed_template_matches_its_build_script(tmp_path: Path) -> None:
+@pytest.mark.parametrize("template", [TEMPLATE_2023, TEMPLATE_2025], ids=lambda p: p.name)
+def test_committed_template_matches_its_build_script(tmp_path: Path, template: Path) -> None:
     subprocess.run(
         [sys.executable, str(BUILD_SCRIPT), "--out-dir", str(tmp_path)],
         check=True,
         cwd=ROOT,
         capture_output=True,
     )
-    built = (tmp_path / TEMPLATE_2023.name).read_bytes()
-    committed = TEMPLATE_2023.read_bytes()
+    built = (tmp_path / template.name).read_bytes()
+    committed = template.read_bytes()
     with zipfile.ZipFile(io.BytesIO(built)) as new, zipfile.ZipFile(io.BytesIO(committed)) as old:
         assert new.namelist() == old.namelist()
         assert new.read("word/document.xml").decode() == old.read("word/document.xml").decode(), (
-            "templates/docx/ban-kiem-diem-2023.docx is stale: run python templates/docx/build_templates.py"
+            f"templates/docx/{template.name} is stale: run python templates/docx/build_templates.py"
         )
         for name in new.namelist():
             assert new.read(name) == old.read(name), name
     assert built == committed
+
+
+# --- the 2025 template (Mẫu 2A/2B/2C) -----------------------------------------------------------
+
+
+def render_2025(context: dict[str, Any]) -> DocumentObject:
+    return docx.Document(io.BytesIO(render_draft(TEMPLATE_2025, context)))
+
+
+def test_the_2025_sample_prints_parts_a_and_b_the_score_table_and_the_annex() -> None:
+    document = render_2025(sample_2025_context())
+    texts = body_texts(document)
+    assert texts[:4] == ["Mẫu 2B-HD KĐ.ĐG 2025", "BẢN KIỂM ĐIỂM, TỰ ĐÁNH GIÁ, XẾP LOẠI CÁ NHÂN",
+                         "Năm 2026", "(Cá nhân không giữ chức vụ lãnh đạo, quản lý)"]
+    assert texts.index("A. NỘI DUNG KIỂM ĐIỂM") < texts.index("B. NỘI DUNG TỰ ĐÁNH GIÁ, XẾP LOẠI")
+    score = [[c.text for c in row.cells] for row in document.tables[1].rows]
+    assert score[-1] == ["Tổng điểm", "100", "87"]
+    assert "☒ Hoàn thành tốt nhiệm vụ" in texts
+    annex = [[c.text for c in row.cells] for row in document.tables[2].rows]
+    assert len(annex) == 4 and annex[2][3] == "Không"
+    assert "(Kèm theo bản kiểm điểm năm 2026 của đồng chí Trần Thị Thu Hà)" in texts
+    xml = document.element.xml
+    assert "{{" not in xml and "{%" not in xml
+
+
+def test_the_2025_template_escapes_what_members_type_in_the_annex() -> None:
+    context = sample_2025_context()
+    context["annex"]["rows"][0]["task"] = NASTY_ANSWER
+    context["annex"]["rows"][0]["result"] = "Dòng một\nDòng hai\x07"
+    document = render_2025(context)
+    annex = [[c.text for c in row.cells] for row in document.tables[2].rows]
+    assert annex[1][1] == NASTY_ANSWER
+    assert annex[1][2] == "Dòng một Dòng hai"
+
+
+def test_the_2025_template_leaves_out_the_annex_and_posts_when_not_given() -> None:
+    context = sample_2025_context()
+    context["annex"] = None
+    document = render_2025(context)
+    assert len(document.tables) == 2  # header and scores only
+    texts = body_texts(document)
+    assert not any(t.startswith("Chức vụ Đảng") for t in texts)
+    context["show_posts"] = True
+    assert "Chức vụ Đảng: …………" in body_texts(render_2025(context))
+
+
+def test_the_2025_context_names_a_missing_key() -> None:
+    context = copy.deepcopy(sample_2025_context())
+    context["part_b"]["total"].pop("score")
+    with pytest.raises(DraftContextError) as excinfo:
+        render_draft(TEMPLATE_2025, context)
+    assert excinfo.value.path == "part_b.total.score"
+
+
+def test_documented_2025_keys_cover_the_sample() -> None:
+    extra = set(sample_2025_context()) - set(sample_context())
+    documented = {key.split(".")[0].split("[")[0] for key in DRAFT_2025_KEYS}
+    assert extra == documented - {"sections"}

@@ -163,3 +163,26 @@ def test_clock_jumping_backwards_waits_and_forwards_drops() -> None:
     assert backwards.verdict is Verdict.WAIT and backwards.until == NUDGE_AT
     forwards = decide(due(Kind.NUDGE, NUDGE_AT), NUDGE_AT + timedelta(days=30), SETTINGS)
     assert forwards.verdict is Verdict.DROP
+
+
+def test_members_the_round_does_not_review_get_no_member_reminders() -> None:
+    """366 Điều 5: not invited, not reminded. An officer who is not reviewed still gets the
+    officers' reminders."""
+    from bot.reminders import reviewed
+    from bot.rules import load_rules
+
+    rules = load_rules()
+    recent = Recipient(1, done=False, reachable=True, joined_on=date(2026, 7, 18))
+    exempted = Recipient(2, done=False, reachable=True, standing="exempted")
+    officer = Recipient(3, done=False, reachable=True, officer=True, standing="suspended")
+    regular = Recipient(4, done=False, reachable=True, joined_on=date(2026, 6, 18))
+    people = [reviewed(p, MEETING, rules) for p in (recent, exempted, officer, regular)]
+    assert [p.reviewed for p in people] == [False, False, False, True]
+    planned = plan(DATES, people, CAL, SETTINGS, OPENED)
+    assert {p.member_id for p in planned if p.kind in (Kind.INVITE, Kind.NUDGE)} == {4}
+    assert {p.kind for p in planned if p.member_id == 3} == {
+        Kind.DIGEST, Kind.COLLECTIVE_DUE, Kind.MEETING}
+    assert not [p for p in planned if p.member_id in (1, 2)]
+    # Under the 2019 rules (a meeting before 30/8/2025), a recent member is reviewed.
+    earlier = date(2024, 12, 18)
+    assert reviewed(replace(recent, joined_on=date(2024, 7, 18)), earlier, rules).reviewed

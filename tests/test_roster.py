@@ -454,3 +454,90 @@ def test_fixture_files_on_disk_parse() -> None:
             assert preview.importable, (path, preview)
         else:
             assert preview.file_problem == expected, (path, preview)
+
+
+# ----------------------------------------------------------------- the 2025 forms: category,
+# admission date and standing
+
+
+@pytest.mark.parametrize("header", [
+    "Đối tượng", "ĐỐI TƯỢNG KIỂM ĐIỂM", "Phân loại đảng viên", "Mẫu kiểm điểm", "Mẫu",
+    "Đối tượng (2A/2B/2C)",
+])
+def test_the_category_column_is_found_under_the_names_offices_type(header: str) -> None:
+    rows = [["Họ và tên", "Ngày sinh", header],
+            ["Hà Văn Một", "01/01/1970", "Lãnh đạo, quản lý"],
+            ["Hà Văn Hai", "01/01/1971", "Không giữ chức vụ"],
+            ["Hà Văn Ba", "01/01/1972", "Hưu trí"]]
+    preview = parse_roster("ds.csv", csv_text(rows).encode())
+    assert preview.problems == [] and preview.columns["category"] == header
+    assert [r.category.value for r in preview.rows] == ["leader", "no_post", "outside"]
+    assert [r.is_leader for r in preview.rows] == [True, False, False]
+
+
+@pytest.mark.parametrize("value, category", [
+    ("2A", "leader"), ("Mẫu 2B", "no_post"), ("2c", "outside"), ("02C", "outside"),
+    ("giữ chức vụ lãnh đạo, quản lý", "leader"), ("không giữ chức vụ lãnh đạo, quản lý", "no_post"),
+    ("ngoài hệ thống chính trị", "outside"), ("Sinh viên", "outside"),
+    ("Doanh nghiệp tư nhân", "outside"), ("", "no_post"),
+])
+def test_category_values(value: str, category: str) -> None:
+    rows = [["Họ và tên", "Ngày sinh", "Đối tượng"], ["Hà Văn Một", "01/01/1970", value]]
+    [row] = parse_roster("ds.csv", csv_text(rows).encode()).rows
+    assert row.category.value == category
+
+
+def test_unknown_category_values_are_listed_per_row_and_the_2023_letters_refused() -> None:
+    rows = [["Họ và tên", "Ngày sinh", "Đối tượng", "Lãnh đạo"],
+            ["Hà Văn Một", "01/01/1970", "Cán bộ", ""],
+            ["Hà Văn Hai", "01/01/1971", "02A", ""],
+            ["Hà Văn Ba", "01/01/1972", "Hưu trí", "có"],
+            ["Hà Văn Bốn", "01/01/1973", "", "có"]]
+    preview = parse_roster("ds.csv", csv_text(rows).encode())
+    assert [(p.row_number, p.reason_code, p.detail) for p in preview.problems] == [
+        (2, "bad_category", "Cán bộ"), (3, "old_form_letter", "02A"),
+        (4, "category_conflict", "Hưu trí / có")]
+    assert [(r.full_name, r.category.value) for r in preview.rows] == [("Hà Văn Bốn", "leader")]
+    lines = [describe_problem(p, TEXTS) for p in preview.problems]
+    assert lines[0].startswith("Dòng 2: cột «Đối tượng» có «Cán bộ», chưa rõ là đối tượng nào")
+    assert "«lãnh đạo»" in lines[0] and "«ngoài hệ thống chính trị»" in lines[0]
+    assert "02A là không giữ chức vụ" in lines[1] and "năm 2025" in lines[1]
+
+
+def test_a_roster_without_category_or_leader_column_names_both() -> None:
+    rows = [["Họ và tên", "Ngày sinh"], ["Hà Văn Một", "01/01/1970"]]
+    preview = parse_roster("ds.csv", csv_text(rows).encode())
+    assert preview.missing_columns == ["category_or_leader"]
+    message = describe_file_problem(preview, TEXTS)
+    assert message is not None and "Đối tượng" in message and "Lãnh đạo" in message
+
+
+@pytest.mark.parametrize("header", ["Ngày vào Đảng", "Ngày kết nạp", "Ngày KN", "Ngày kết nạp Đảng"])
+def test_an_admission_date_in_the_future_or_unreadable_is_refused_per_row(header: str) -> None:
+    rows = [["Họ và tên", "Ngày sinh", "Lãnh đạo", header, "Ngày chính thức"],
+            ["Hà Văn Một", "01/01/1970", "", "19/05/2012", "19/05/2013"],
+            ["Hà Văn Hai", "01/01/1971", "", "01/03/2027", ""],
+            ["Hà Văn Ba", "01/01/1972", "", "năm 2010", ""]]
+    preview = parse_roster("ds.csv", csv_text(rows).encode(), today=date(2026, 11, 30))
+    assert [r.joined_on for r in preview.rows] == [date(2012, 5, 19)]
+    assert [(p.row_number, p.column, p.reason_code) for p in preview.problems] == [
+        (3, "joined_on", "date_in_future"), (4, "joined_on", "bad_date")]
+    assert "Ngày chính thức" in preview.ignored_columns  # official membership is another date
+    lines = [describe_problem(p, TEXTS) for p in preview.problems]
+    assert lines == [
+        "Dòng 3: cột «Ngày vào Đảng» là ngày 01/03/2027, sau ngày hôm nay",
+        "Dòng 4: cột «Ngày vào Đảng» có «năm 2010» không phải ngày (cần dạng ngày/tháng/năm, "
+        "ví dụ 05/09/1980)",
+    ]
+
+
+def test_standing_marks_members_not_reviewed() -> None:
+    rows = [["Họ và tên", "Ngày sinh", "Lãnh đạo", "Tình trạng sinh hoạt đảng"],
+            ["Hà Văn Một", "01/01/1970", "", "Miễn công tác và sinh hoạt đảng"],
+            ["Hà Văn Hai", "01/01/1971", "", "đình chỉ sinh hoạt"],
+            ["Hà Văn Ba", "01/01/1972", "", ""],
+            ["Hà Văn Bốn", "01/01/1973", "", "nghỉ phép"]]
+    preview = parse_roster("ds.csv", csv_text(rows).encode())
+    assert [r.standing.value if r.standing else None for r in preview.rows] == [
+        "exempted", "suspended", None]
+    assert [(p.row_number, p.reason_code) for p in preview.problems] == [(5, "bad_standing")]

@@ -87,3 +87,44 @@ def test_default_settings_open_rounds_on_the_2025_family_with_2023_selectable() 
     assert sorted(review.other_forms) == [
         "checklists/form-02-2023.toml", "checklists/form-2025-2a.toml",
         "checklists/form-2025-2c.toml"]
+
+
+def test_member_add_takes_a_category_an_admission_date_and_a_standing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "db.sqlite3"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{db}"\n', encoding="utf-8")
+
+    def tusoi(*args: str) -> int:
+        return tusoi_main(["--config", str(config), *args])
+
+    assert tusoi("cell", "add", "--name", "A") == 0
+    add = ("member", "add", "--cell", "1", "--name")
+    assert tusoi(*add, "Hưu Trí", "--category", "hưu trí", "--joined-on", "19/05/1975") == 0
+    assert tusoi(*add, "Trưởng Phòng", "--category", "2A") == 0
+    assert tusoi(*add, "Lãnh Đạo", "--leader") == 0
+    assert tusoi(*add, "Miễn Sinh Hoạt", "--standing", "miễn sinh hoạt") == 0
+    capsys.readouterr()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT full_name, category, is_leader, joined_on, standing"
+                            " FROM members ORDER BY id").fetchall()
+    assert rows == [("Hưu Trí", "outside", 0, "1975-05-19", None),
+                    ("Trưởng Phòng", "leader", 1, None, None),
+                    ("Lãnh Đạo", "leader", 1, None, None),
+                    ("Miễn Sinh Hoạt", "no_post", 0, None, "exempted")]
+
+    for args, message in [
+        (("--category", "02B"), "ký hiệu mẫu năm 2023"),
+        (("--category", "cán bộ"), "Không rõ đối tượng «cán bộ»"),
+        (("--category", "2C", "--leader"), "mâu thuẫn"),
+        (("--joined-on", "31/02/2010"), "không đọc được"),
+        (("--joined-on", "01/01/2099"), "ở sau hôm nay"),
+        (("--standing", "nghỉ phép"), "Không rõ tình trạng"),
+    ]:
+        assert tusoi(*add, "Sai", *args) == 1
+        assert message in capsys.readouterr().err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM members").fetchone()[0] == 4  # nothing stored

@@ -130,3 +130,34 @@ async def test_submissions_are_numbered_versions(store: SqliteStore) -> None:
     assert await store.add_submission(review.id, "b.docx", b"2", NOW) == 2
     latest = await store.latest_submission(review.id)
     assert latest is not None and (latest.version, latest.docx) == (2, b"2")
+
+
+async def test_migration_5_keeps_old_rounds_on_the_2023_form_and_leaders_as_leaders(
+    tmp_path: Path,
+) -> None:
+    """A database from before the 2025 forms: its rounds named no form (the default then was
+    the 2023 form) and its leaders were a flag; after migrating, the rounds keep 02A/02B and
+    the leaders are category "leader"."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for number, script in migration_files():
+            if number <= 4:
+                conn.executescript(script.read_text(encoding="utf-8"))
+        conn.executescript(
+            "PRAGMA user_version=4;"
+            "INSERT INTO cells (id, name, created_at) VALUES (1, 'A', '2026-01-01');"
+            "INSERT INTO members (id, cell_id, full_name, is_leader, created_at)"
+            " VALUES (1, 1, 'Lãnh Đạo', 1, '2026-01-01'), (2, 1, 'Đảng Viên', 0, '2026-01-01');"
+            "INSERT INTO rounds (id, cell_id, year, title, meeting_date, member_due, created_at)"
+            " VALUES (1, 1, 2025, 'x', '2025-12-18', '2025-12-10', '2025-11-01');")
+    db = Database(path)
+    await db.open()
+    store = SqliteStore(db)
+    leader, member = await store.member(1), await store.member(2)
+    assert leader is not None and leader.category.value == "leader" and leader.is_leader
+    assert member is not None and member.category.value == "no_post" and member.standing is None
+    old_round = await store.round(1)
+    assert old_round is not None and old_round.form_id == "form-02-2023"
+    await db.close()
