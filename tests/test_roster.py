@@ -526,8 +526,8 @@ def test_an_admission_date_in_the_future_or_unreadable_is_refused_per_row(header
     lines = [describe_problem(p, TEXTS) for p in preview.problems]
     assert lines == [
         "Dòng 3: cột «Ngày vào Đảng» là ngày 01/03/2027, sau ngày hôm nay",
-        "Dòng 4: cột «Ngày vào Đảng» có «năm 2010» không phải ngày (cần dạng ngày/tháng/năm, "
-        "ví dụ 05/09/1980)",
+        ("Dòng 4: cột «Ngày vào Đảng» có «năm 2010» không phải ngày (cần dạng ngày/tháng/năm, "
+         "ví dụ 05/09/1980)"),
     ]
 
 
