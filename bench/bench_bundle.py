@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.bundle import (
     SUBMITTED, BundleMember, build_bundle, load_texts, proposal_inputs,
 )
-from bot.draft import TEMPLATE_2023, render_draft, sample_context
+from bot.compose import sample_2025_context
+from bot.draft import TEMPLATE_2025, render_draft
 from bot.models import Cell
 from bot.proposal import load_rules, propose
 
@@ -38,17 +39,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    texts, rules = load_texts(), load_rules()
+    texts, rules = load_texts(), load_rules().at(date(2026, 12, 18))
     cell = Cell(1, "Phòng Kế hoạch – Tài chính", "Sở Tài chính", "Bắc Ninh")
     now = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 
     render_times = []
     drafts = []
+    sample = sample_2025_context()  # a 2B draft with part B and a three-task annex
     for index in range(args.members):
-        context = copy.deepcopy(sample_context())
+        context = copy.deepcopy(sample)
         context["full_name"] = f"Nguyễn Văn Thử {index + 1}"
         started = time.perf_counter()
-        data = render_draft(TEMPLATE_2023, context)
+        data = render_draft(TEMPLATE_2025, context)
         render_times.append(time.perf_counter() - started)
         drafts.append((f"ban-kiem-diem-2026-nguyen-van-thu-{index + 1}-v1.docx", data))
 
@@ -74,7 +76,7 @@ def main() -> None:
         size = len(bundle)
 
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
-    print(f"draft render, one member: first {render_times[0] * 1000:.1f} ms, "
+    print(f"draft render (2025 form 2B with part B and annex), one member: first {render_times[0] * 1000:.1f} ms, "
           f"median {statistics.median(render_times) * 1000:.1f} ms, "
           f"max {max(render_times) * 1000:.1f} ms over {len(render_times)} (target ≤ 50 ms)")
     print(f"bundle, {args.members} members (proposal + zip, drafts already rendered): "
