@@ -413,6 +413,8 @@ class Desk:
             "problems": [describe_problem(p, texts) for p in preview.problems],
             "warnings": [describe_problem(w, texts) for w in preview.warnings],
             "empty_rows": preview.empty_rows,
+            "categories": {c.value: sum(r.category is c for r in preview.rows) for c in Category},
+            "not_reviewed": sum(r.standing is not None for r in preview.rows),
         }
         buttons = ((button("roster_confirm", "rok", upload_id),
                     button("roster_cancel", "rno", upload_id)),)

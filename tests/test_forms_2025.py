@@ -373,6 +373,7 @@ async def test_the_annex_is_a_repeating_group_whose_counts_feed_the_conditions(
     await chat.say("/nop")
     missing = chat.screen("review/missing")
     assert "PL.2b" in missing.context["items"]
+    assert "bỏ dòng đó bằng cách sửa câu «còn nhiệm vụ nào khác»" in core.renderer.html(missing)
     # Filling it in completes the row; its counts now contradict "all on time".
     context = await goto(chat, "PL.2b")
     assert context["annex_row"] == 2
@@ -499,6 +500,8 @@ async def test_a_roster_does_not_invite_members_the_open_round_does_not_review(c
               "Lý Văn Cũ,01/01/1980,không giữ chức vụ,01/01/2005\n"
               "Lý Thị Mới,01/01/1995,hưu trí,18/07/2026\n")
     await secretary.upload("ds.csv", roster.encode())
+    preview = secretary.screen("secretary/roster_preview").context
+    assert preview["categories"] == {"leader": 0, "no_post": 1, "outside": 1}
     await secretary.press(secretary.button("roster_confirm"))
     done = secretary.screen("secretary/roster_imported").context
     assert [i["name"] for i in done["invites"]] == ["Lý Văn Cũ"]
