@@ -53,7 +53,7 @@ def make_settings(tmp_path: Path, **telegram: object) -> Settings:
     )
 
 
-async def seed(core: Core, *, round_open: bool = True) -> Seed:
+async def seed(core: Core, *, round_open: bool = True, form: str | None = None) -> Seed:
     """A cell with an ordinary member, a leader and a secretary, each with an invite."""
     store, now = core.store, core.clock.now()
     async with store.transaction():
@@ -71,7 +71,7 @@ async def seed(core: Core, *, round_open: bool = True) -> Seed:
         round_id = 0
         if round_open:
             round_id = await store.add_round(cell_id, 2026, "Kiểm điểm năm 2026", MEETING,
-                                             date(2026, 12, 10), now)
+                                             date(2026, 12, 10), now, form)
     return Seed(cell_id, member_id, leader_id, secretary_id, round_id, codes)
 
 

@@ -118,11 +118,11 @@ def test_member_add_takes_a_category_an_admission_date_and_a_standing(
 
     for args, message in [
         (("--category", "02B"), "ký hiệu mẫu năm 2023"),
-        (("--category", "cán bộ"), "Không rõ đối tượng «cán bộ»"),
+        (("--category", "cán bộ"), "không rõ đối tượng «cán bộ»"),
         (("--category", "2C", "--leader"), "mâu thuẫn"),
         (("--joined-on", "31/02/2010"), "không đọc được"),
         (("--joined-on", "01/01/2099"), "ở sau hôm nay"),
-        (("--standing", "nghỉ phép"), "Không rõ tình trạng"),
+        (("--standing", "nghỉ phép"), "không rõ tình trạng"),
     ]:
         assert tusoi(*add, "Sai", *args) == 1
         assert message in capsys.readouterr().err

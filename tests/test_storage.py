@@ -143,10 +143,10 @@ async def test_migration_5_keeps_old_rounds_on_the_2023_form_and_leaders_as_lead
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as conn:
         for number, script in migration_files():
-            if number <= 4:
+            if number <= 5:
                 conn.executescript(script.read_text(encoding="utf-8"))
         conn.executescript(
-            "PRAGMA user_version=4;"
+            "PRAGMA user_version=5;"
             "INSERT INTO cells (id, name, created_at) VALUES (1, 'A', '2026-01-01');"
             "INSERT INTO members (id, cell_id, full_name, is_leader, created_at)"
             " VALUES (1, 1, 'Lãnh Đạo', 1, '2026-01-01'), (2, 1, 'Đảng Viên', 0, '2026-01-01');"
