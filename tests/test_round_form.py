@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import docx
@@ -128,3 +128,32 @@ def test_member_add_takes_a_category_an_admission_date_and_a_standing(
         assert message in capsys.readouterr().err
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM members").fetchone()[0] == 4  # nothing stored
+
+
+def test_roster_import_does_not_invite_members_the_open_round_does_not_review(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.workdays import WorkCalendar
+    from tests.conftest import REPO
+
+    cal = WorkCalendar.load(REPO / "data" / "calendar" / "vn.toml")
+    meeting = cal.next_working_day(date.today() + timedelta(days=30))
+    recent = meeting - timedelta(days=150)  # five months before the meeting
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
+    roster = tmp_path / "ds.csv"
+    roster.write_text("Họ và tên,Ngày sinh,Đối tượng,Ngày kết nạp\n"
+                      "Lý Văn Cũ,01/01/1980,2B,01/01/2005\n"
+                      f"Lý Thị Mới,01/01/1995,hưu trí,{recent:%d/%m/%Y}\n", encoding="utf-8")
+
+    def tusoi(*args: str) -> int:
+        return tusoi_main(["--config", str(config), *args])
+
+    assert tusoi("cell", "add", "--name", "A") == 0
+    assert tusoi("round", "open", "--cell", "1", "--meeting", meeting.strftime("%d/%m/%Y")) == 0
+    capsys.readouterr()
+    assert tusoi("roster", "import", "--cell", "1", str(roster)) == 0
+    out = capsys.readouterr().out
+    assert "giữ chức vụ lãnh đạo, quản lý 0 · không giữ chức vụ 1 · ngoài hệ thống chính trị 1" in out
+    assert "Lý Văn Cũ: /start " in out
+    assert "Lý Thị Mới: mới kết nạp chưa đủ 6 tháng" in out and "Lý Thị Mới: /start" not in out
