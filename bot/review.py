@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import classification, flow
-from bot.checklist import Option, Pack, Question
+from bot.checklist import Option, Pack, PackError, Problem, Question
 from bot.compose import DraftTexts, build_draft_context, draft_filename
 from bot.draft import render_draft
 from bot.flow import Step
@@ -124,18 +124,25 @@ class ReviewService:
         self.forms = {p.id: p for p in (form, *other_forms)}
         # Form family -> the pack each category of member writes (see ``form_for``).
         self.families: dict[str, dict[str, Pack]] = {}
+        problems: list[Problem] = []
+        where = "review.form, review.other_forms"
         for pack in self.forms.values():
             by_category = self.families.setdefault(pack.family, {})
             for category in pack.form.categories if pack.form is not None else ():
                 if category in by_category:
-                    raise ValueError(f"form family {pack.family}: packs {by_category[category].id}"
-                                     f" and {pack.id} are both for {category}")
+                    problems.append(Problem(where, f"family {pack.family}", (
+                        f"packs {by_category[category].id} and {pack.id} are both for "
+                        f"{category}; give each category one pack")))
                 by_category[category] = pack
         for family, by_category in self.families.items():
-            missing = [c for c in Category if c.value not in by_category]
+            missing = [c.value for c in Category if c.value not in by_category]
             if missing:
-                raise ValueError(f"form family {family}: no pack for "
-                                 f"{', '.join(c.value for c in missing)}")
+                problems.append(Problem(where, f"family {family}", (
+                    f"no pack for {', '.join(missing)}: list the family's other packs in "
+                    "review.other_forms (e.g. checklists/form-2025-2a.toml and "
+                    "checklists/form-2025-2c.toml)")))
+        if problems:
+            raise PackError(problems)
         self.default_family = form.family
         self.texts = texts
         self.settings = settings

@@ -157,3 +157,17 @@ def test_roster_import_does_not_invite_members_the_open_round_does_not_review(
     assert "giữ chức vụ lãnh đạo, quản lý 0 · không giữ chức vụ 1 · ngoài hệ thống chính trị 1" in out
     assert "Lý Văn Cũ: /start " in out
     assert "Lý Thị Mới: mới kết nạp chưa đủ 6 tháng" in out and "Lý Thị Mới: /start" not in out
+
+
+def test_a_form_family_missing_a_category_stops_the_start_with_the_keys_named(
+    tmp_path: Path,
+) -> None:
+    from bot.checklist import PackError
+
+    base = make_settings(tmp_path)
+    settings = dataclasses.replace(base, review=dataclasses.replace(ReviewConfig(),
+                                                                    other_forms=[]))
+    with pytest.raises(PackError) as caught:
+        build_core(settings, FixedClock())  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "review.other_forms" in message and "no pack for leader, outside" in message
