@@ -7,6 +7,7 @@ stored until a whole number within the question's range has been read.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.text import clean_text, strip_marks
@@ -22,9 +23,11 @@ UNREADABLE = "unreadable"
 PROBLEMS = (EMPTY, WORDS, DECIMAL, NEGATIVE, ABOVE, BELOW, UNREADABLE)
 
 _UNIT = re.compile(r"\s*(?:diem|d)\s*\.?$")
-_OUT_OF = re.compile(r"^(.+?)\s*/\s*(\d+)$")
-_WHOLE = re.compile(r"^([+-]?)\s*(\d+)$")
-_DECIMAL = re.compile(r"^[+-]?\s*\d+\s*[.,]\s*\d+$")
+# ASCII digits only, after NFKC (as bot.text.ascii_number reads numbers elsewhere): full-width
+# and circled digits count, other scripts' digits do not.
+_OUT_OF = re.compile(r"^(.+?)\s*/\s*([0-9]+)$")
+_WHOLE = re.compile(r"^([+-]?)\s*([0-9]{1,9})$")
+_DECIMAL = re.compile(r"^[+-]?\s*[0-9]+\s*[.,]\s*[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def parse_score(raw: str, low: int, high: int) -> int | ScoreProblem:
 
     Units are dropped ("25 điểm", "25đ"), and so is "/N" when N is the question's maximum.
     """
-    text = strip_marks(clean_text(raw)).strip()
+    text = strip_marks(unicodedata.normalize("NFKC", clean_text(raw))).strip()
     if not text:
         return ScoreProblem(EMPTY)
     text = _UNIT.sub("", text)

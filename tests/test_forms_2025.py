@@ -130,6 +130,28 @@ async def test_a_round_keeps_its_family_and_each_member_gets_their_variant(
                                         None)) == "form-2025"  # the default for new rounds
 
 
+def test_the_three_2025_packs_print_the_same_shared_lines() -> None:
+    """The three forms share I.1, I.3 (2A's commitment line), II–VI and part B's headings:
+    a deployer correcting one pack must correct the others, and this says where they differ."""
+    packs = {name: load_pack(REPO / "checklists" / f"form-2025-{name}.toml")
+             for name in ("2a", "2b", "2c")}
+
+    def lines(pack: Any) -> dict[str, Any]:
+        """Shared form lines; B.I's lead sentence names each form's annex, and only 2B's
+        B.II asks for the annex of task results, so those two are left out."""
+        return {q.feeds: q.form_label for q in pack.questions()
+                if q.feeds in ("I.1", "II.1", "II.2", "B.I.1", "B.I.2")} | {
+            s.id: (s.title, s.form_note if s.part == "A" else None) for s in pack.sections
+            if s.id in ("I", "II", "III", "IV", "V", "VI", "B-I", "B-II")}
+
+    shared = [lines(pack) for pack in packs.values()]
+    assert shared[0] == shared[1] == shared[2]
+    assert len(shared[0]) == 13
+    commitment = "3. Việc thực hiện cam kết tu dưỡng, rèn luyện, phấn đấu của cá nhân theo quy định."
+    for pack in packs.values():
+        assert any(q.form_label == commitment for q in pack.questions())
+
+
 # ------------------------------------------------------------------ a member of each category
 
 
@@ -198,7 +220,8 @@ async def at_common_score(core: Core) -> tuple[Chat, Seed]:
 
 @pytest.mark.parametrize("typed, problem", [
     ("   ", "empty"), ("tám mươi", "words"), ("85,5", "decimal"), ("-5", "negative"),
-    ("31", "above"), ("99 điểm", "above"), ("25/100", "unreadable"), ("²⁵", "unreadable"),
+    ("31", "above"), ("99 điểm", "above"), ("25/100", "unreadable"), ("٢٥", "unreadable"),
+    ("9" * 40, "unreadable"),
 ])
 async def test_a_bad_score_gets_a_reply_naming_what_is_allowed_and_nothing_is_stored(
     core: Core, typed: str, problem: str,
@@ -213,7 +236,7 @@ async def test_a_bad_score_gets_a_reply_naming_what_is_allowed_and_nothing_is_st
     assert "b-g1" not in answers
 
 
-@pytest.mark.parametrize("typed", ["25", "25 điểm", "25đ", "25 Điểm.", "25/30", " 25 "])
+@pytest.mark.parametrize("typed", ["25", "25 điểm", "25đ", "25 Điểm.", "25/30", " 25 ", "２５"])
 async def test_a_score_with_units_just_works(core: Core, typed: str) -> None:
     chat, s = await at_common_score(core)
     await chat.say(typed)
