@@ -97,6 +97,8 @@ class Review:
     answer or is looking at the review list; otherwise the current question is derived
     from the stored answers.
     ``pending_*`` holds a text answer that is still being written across messages.
+    ``shown_qid`` is the question (or the review list) the member was last shown, None when
+    unknown; ``reply_lost`` says the reply to their last message never reached them.
     """
 
     id: int
@@ -110,6 +112,8 @@ class Review:
     submitted_version: int
     decision: str | None = None  # "returned" | "accepted", set by the cell's secretary
     decision_comment: str | None = None
+    shown_qid: str | None = None
+    reply_lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,3 +172,13 @@ class RosterUpload:
     filename: str
     content: bytes
     status: str
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """An invite code kept in plain text until the secretary has received it."""
+
+    member_id: int
+    full_name: str
+    code: str
+    expires_at: datetime

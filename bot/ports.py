@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.models import (
-    Account, Answer, Category, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
-    Round, Role, RosterUpload, Standing, Submission,
+    Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
+    ReviewItem, Round, Role, RosterUpload, Standing, Submission,
 )
 
 
@@ -78,6 +78,16 @@ class Store(Protocol):
     ) -> None: ...
 
     async def mark_in_progress(self, review_id: int) -> None: ...
+
+    async def set_shown(self, review_id: int, qid: str) -> None:
+        """What the member's screen now shows (a question id, or the review list)."""
+        ...
+
+    async def mark_reply_lost(self, review_id: int) -> None:
+        """The reply to the member's last message never reached them."""
+        ...
+
+    async def last_answer(self, review_id: int) -> Answer | None: ...
     async def add_submission(
         self, review_id: int, filename: str, docx: bytes, now: datetime
     ) -> int: ...
@@ -143,6 +153,13 @@ class OfficeStore(Store, Protocol):
         self, member_id: int, code_hash: str, now: datetime, expires_at: datetime
     ) -> int: ...
     async def revoke_invites(self, member_id: int, now: datetime) -> None: ...
+    async def hand_over(self, upload_id: int, member_id: int, code: str,
+                        expires_at: datetime) -> None:
+        """Keep an invite code in plain text until the secretary has received it."""
+        ...
+
+    async def handed_over(self, upload_id: int) -> list[HandedOver]: ...
+    async def forget_handover(self, upload_id: int | None, expired_before: datetime) -> None: ...
     async def log_access(
         self, actor_id: int | None, action: str, target_id: int | None, now: datetime
     ) -> None:

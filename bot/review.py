@@ -7,6 +7,7 @@ answers each time (see ``bot.flow``), so the service keeps no state between call
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -28,7 +29,7 @@ from bot.ports import Clock, OfficeStore, Redeem
 from bot.partb import part_b
 from bot.rules import RuleBook, Rules, eligibility
 from bot.scores import ScoreProblem, parse_score
-from bot.secretary import DESK, Desk, DeskSettings, is_officer
+from bot.secretary import DESK, Desk, DeskSettings, ReadRoster, is_officer
 from bot.screens import (
     ANSWER, BACK, CLEAR, DONE, HELP, KEEP, LINK, NONE, OFFICIAL, PAUSE, RESUME, SKIP, SUBMIT,
     SUMMARY, Button, Document, Incoming, Press, Screen,
@@ -68,6 +69,7 @@ class ReviewSettings:
     data_root: Path = Path()  # where a form pack's relative template path starts
     # When the collective draft must reach participants (counted in working days), if known.
     collective_due: Callable[[Round], date | None] = lambda round_: None
+    read_roster: ReadRoster | None = None  # see DeskSettings.read_roster
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ class ReviewService:
         self.settings = settings
         self.on_linked = on_linked  # e.g. plan the reminders of someone who just joined
         self.desk = Desk(store, clock, checklist, self.form_for,
-                         DeskSettings(settings.bundle_texts, settings.rules),
+                         DeskSettings(settings.bundle_texts, settings.rules,
+                                      read_roster=settings.read_roster),
                          self._replacements, operations)
 
     # ----------------------------------------------------------------- entry point
@@ -157,11 +160,15 @@ class ReviewService:
         """Apply one message or button press and return what to show, after committing."""
         if not incoming.private:
             return [Screen("common/group_only")]
+        incoming = await self._prepare(incoming)
         now = self.clock.now()
         async with self.store.transaction():
             if incoming.event_key and not await self.store.claim_event(incoming.event_key, now):
-                return await self._repeat(incoming)
+                screens = await self._repeat(incoming)
+                await self._remember_shown(screens)
+                return screens
             screens = await self._dispatch(incoming)
+            await self._remember_shown(screens)
         if screens and screens[0].template == "link/ok" and self.on_linked is not None:
             await self._linked(incoming)
         return screens
@@ -177,6 +184,50 @@ class ReviewService:
             await self.on_linked(member)
         except Exception:  # the link itself has succeeded and is committed
             log.exception("planning reminders for a newly linked member failed")
+
+    async def reply_lost(self, incoming: Incoming) -> None:
+        """The adapter could not deliver the reply to ``incoming``: whatever was stored stays
+        stored, and the member's next message is met with where they stand."""
+        async with self.store.transaction():
+            member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+            if member is None:
+                return
+            _, review = await self.store.open_round_with_review(member.cell_id, member.id)
+            if review is not None:
+                await self.store.mark_reply_lost(review.id)
+
+    async def delivered(self, receipt: str) -> None:
+        """Every part of a screen carrying ``receipt`` reached the person."""
+        kind, _, key = receipt.partition(":")
+        if kind == "handover" and key.isdigit():  # the secretary has the invite codes now
+            async with self.store.transaction():
+                await self.store.forget_handover(int(key), self.clock.now())
+
+    async def may_use_desk(self, channel: str, external_id: str) -> bool:
+        """Whether this account belongs to an officer (a read: for progress messages)."""
+        member = await self.store.member_by_account(channel, external_id)
+        return member is not None and is_officer(member)
+
+    async def _prepare(self, incoming: Incoming) -> Incoming:
+        """Read an officer's roster file before the transaction: reading a hostile file is
+        the slow part, and other members' answers must not wait for it."""
+        press = incoming.press
+        confirming = press is not None and press.action == DESK and press.qid == "rok"
+        if incoming.document is None and not confirming:
+            return incoming
+        member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+        if member is None or not is_officer(member):
+            return incoming
+        preview = await self.desk.preview(member, incoming.document,
+                                          press.review_id if confirming and press else None)
+        return dataclasses.replace(incoming, roster=preview)
+
+    async def _remember_shown(self, screens: list[Screen]) -> None:
+        shown = next((s for s in reversed(screens) if s.to is None
+                      and s.template in ("review/question", "review/summary")), None)
+        if shown is not None:
+            await self.store.set_shown(shown.context["review_id"],
+                                       shown.context.get("qid") or SUMMARY_CURSOR)
 
     def parse(self, text: str) -> Press | None:
         """Recognise a command ("/quaylai") or a whole-message keyword ("quay lại")."""
@@ -201,11 +252,21 @@ class ReviewService:
     # ----------------------------------------------------------------- dispatch
 
     async def _repeat(self, incoming: Incoming) -> list[Screen]:
-        """A re-delivered update: change nothing, show where the member stands."""
-        state = await self._load(incoming)
+        """A re-delivered update (its reply may never have gone out): change nothing, show
+        where the member stands. A roster import or a submission is shown again in full,
+        since what it produced (invite codes, the draft) is what the person was waiting for."""
+        press = incoming.press or (self.parse(incoming.text) if incoming.text else None)
+        member = await self._member(incoming)
+        if isinstance(member, list):
+            return member
+        if press is not None and press.action == DESK and press.qid == "rok":
+            return await self.desk.press(member, press, incoming.roster)
+        state = await self._load(incoming, member)
         if isinstance(state, list):
             return state
-        return self._show(state)
+        if press is not None and press.action == SUBMIT and self._unchanged(state.review):
+            return await self._submitted_again(state, officers=True)
+        return [await self._where(state), *self._show(state)]
 
     async def _dispatch(self, incoming: Incoming) -> list[Screen]:
         press = incoming.press
@@ -221,7 +282,7 @@ class ReviewService:
         if isinstance(member, list):
             return member
         if press is not None and press.action == DESK:
-            return await self.desk.press(member, press)
+            return await self.desk.press(member, press, incoming.roster)
         if press is not None and press.action == "forged":
             forged = await self._load(incoming, member)
             return [Screen("common/forged"), *([] if isinstance(forged, list) else self._show(forged))]
@@ -231,7 +292,7 @@ class ReviewService:
                 return await self.desk.text(member, prompt.kind, prompt.target_id, incoming.text)
         if incoming.document is not None and is_officer(member):
             return await self.desk.upload(member, incoming.document.filename,
-                                          incoming.document.content)
+                                          incoming.document.content, incoming.roster)
         state = await self._load(incoming, member)
         if isinstance(state, list):
             return state
@@ -240,7 +301,10 @@ class ReviewService:
                                                   "expects": self._expects(state)})]
         if press is not None:
             return await self._press(state, press, incoming.from_button)
-        return await self._text(state, clean_text(incoming.text or ""))
+        text = clean_text(incoming.text or "")
+        if self._off_screen(state):  # typed for a question the member no longer sees
+            return [await self._where(state, typed=text), *self._show(state)]
+        return await self._text(state, text)
 
     async def _member(self, incoming: Incoming) -> Member | list[Screen]:
         member = await self.store.member_by_account(incoming.channel, incoming.external_id)
@@ -417,6 +481,8 @@ class ReviewService:
             state = resumed
         match press.action:
             case "go":
+                if state.review.reply_lost:
+                    return [await self._where(state), *self._show(state)]
                 if state.cursor == SUMMARY_CURSOR:  # /tieptuc leaves the list for the question
                     await self.store.set_cursor(state.review.id, None)
                     state = await self._reload(state)
@@ -687,7 +753,45 @@ class ReviewService:
 
     # ----------------------------------------------------------------- submitting
 
+    @staticmethod
+    def _unchanged(review: Review) -> bool:
+        """Submitted and not changed since (a returned draft may be submitted again as is)."""
+        return (review.status == ReviewStatus.SUBMITTED and review.submitted_version > 0
+                and review.decision != "returned")
+
+    async def _submitted_again(self, state: _State, *, officers: bool) -> list[Screen]:
+        """The last submission, sent again: to the member, and to the officers only when
+        their copies may not have gone out (a submission re-handled after a crash)."""
+        submission = await self.store.latest_submission(state.review.id)
+        if submission is None:
+            return self._show(state)
+        facts = {"version": submission.version, "name": state.member.full_name,
+                 "round": state.round.title, "year": state.round.year}
+        document = Document(submission.filename, submission.docx)
+        screens = [Screen("review/submitted", facts, document=document)]
+        return screens + (await self._to_officers(state, facts, document) if officers else [])
+
+    async def _to_officers(self, state: _State, facts: dict[str, Any],
+                           document: Document) -> list[Screen]:
+        screens = []
+        for officer in await self.store.cell_officers(state.member.cell_id):
+            if officer.id == state.member.id:
+                continue
+            accounts = tuple(await self.store.accounts_of(officer.id))
+            if accounts:
+                screens.append(Screen("secretary/draft_received", facts,
+                                      document=document, to=accounts))
+        return screens
+
     async def _submit(self, state: _State) -> list[Screen]:
+        if self._unchanged(state.review):
+            # A second tap on «Nộp», or «nộp» typed again with nothing changed: one version.
+            # If the first reply never arrived, the member gets their draft now.
+            if state.review.reply_lost:
+                return await self._submitted_again(state, officers=False)
+            return [Screen("review/already_submitted",
+                           {"version": state.review.submitted_version}),
+                    *self._show(state)]
         missing = flow.missing_required(state.steps, state.answers)
         if missing:
             return [Screen(
@@ -705,21 +809,15 @@ class ReviewService:
             form=state.form,
             steps=state.steps, answers=state.answers, texts=self.texts.draft, now=now,
         )
-        docx = render_draft(self.template_of(state.form), context)
+        # Off the event loop: other members' messages keep moving while Word is written.
+        docx = await asyncio.to_thread(render_draft, self.template_of(state.form), context)
         filename = draft_filename(self.texts.draft, state.member, state.round, version)
         version = await self.store.add_submission(state.review.id, filename, docx, now)
         document = Document(filename, docx)
         facts = {"version": version, "name": state.member.full_name,
                  "round": state.round.title, "year": state.round.year}
-        screens = [Screen("review/submitted", facts, document=document)]
-        for officer in await self.store.cell_officers(state.member.cell_id):
-            if officer.id == state.member.id:
-                continue
-            accounts = tuple(await self.store.accounts_of(officer.id))
-            if accounts:
-                screens.append(Screen("secretary/draft_received", facts,
-                                      document=document, to=accounts))
-        return screens
+        return [Screen("review/submitted", facts, document=document),
+                *await self._to_officers(state, facts, document)]
 
     # ----------------------------------------------------------------- linking
 
@@ -750,6 +848,37 @@ class ReviewService:
                 *self._welcome(state), *self._show(state)]
 
     # ----------------------------------------------------------------- showing
+
+    def _on_screen(self, state: _State) -> str:
+        """What the member should be looking at now: a question id or the review list."""
+        step = state.current
+        if step is None or state.on_summary:
+            return SUMMARY_CURSOR
+        return step.qid
+
+    def _off_screen(self, state: _State) -> bool:
+        """Whether typed text cannot be trusted to answer the current question: the last
+        reply never arrived, or the member was last shown another question."""
+        review = state.review
+        return review.reply_lost or (review.shown_qid is not None
+                                     and review.shown_qid != self._on_screen(state))
+
+    async def _where(self, state: _State, typed: str | None = None) -> Screen:
+        """«Đã ghi …»: the last thing stored, so nobody retypes what is already saved."""
+        review, on_screen = state.review, self._on_screen(state)
+        recorded: dict[str, object] | None = None
+        if review.pending_text and review.pending_qid == on_screen:
+            recorded = {"number": "", "pending": len(review.pending_text), "text": ""}
+        elif (last := await self.store.last_answer(review.id)) is not None:
+            step = flow.find_step(state.steps, last.qid)
+            shown = self._display(state, step) if step else None
+            recorded = {"number": self._label(step, state.member.is_leader) if step else "",
+                        "pending": 0, "text": "" if shown is None else shown["text"],
+                        "skipped": last.skipped}
+        return Screen("review/where_you_stand", {
+            "lost": review.reply_lost, "typed": typed or "", "recorded": recorded,
+            "summary": on_screen == SUMMARY_CURSOR,
+        })
 
     def _progress(self, state: _State) -> dict[str, object]:
         return {
@@ -786,6 +915,8 @@ class ReviewService:
         pending = state.review.pending_text if state.review.pending_qid == step.qid else None
         prefill = self._prefill(state, step) if q.prefill else ""
         context = {
+            "review_id": rid,
+            "qid": q.id,
             "phase": step.phase,
             "section": step.section_title,
             "position": step.position,
@@ -863,7 +994,7 @@ class ReviewService:
             for n, step in enumerate(state.steps, start=1)
         ]
         rid = state.review.id
-        context = {**self._progress(state), "rows": rows,
+        context = {**self._progress(state), "rows": rows, "review_id": rid,
                    "missing": sum(1 for r in rows if r["missing"]),
                    "part_b": self._part_b_facts(state)}
         submit = "resubmit" if state.review.submitted_version else "submit"

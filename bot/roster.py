@@ -117,8 +117,12 @@ YES = frozenset({"co", "x", "1", "yes", "y", "true", "dung", "c", "v", "âœ“", "â
 NO = frozenset({"", "khong", "k", "0", "no", "n", "false", "sai", "-", "ko"})
 
 MAX_BYTES = 10_000_000  # a 2,000-member roster is well under 1 MB
-MAX_UNPACKED = 100_000_000  # XLSX parts, once unzipped: refuses zip bombs before parsing
+# XLSX parts, once unzipped: a 2,000-row roster's sheet is about 1-2 MB of XML. Refuses zip
+# bombs before parsing (a 232 KB file can unpack to 90 MB and take a minute to read).
+MAX_UNPACKED = 25_000_000
 MAX_CELL = 200  # characters in one roster cell
+MAX_COLUMNS = 60  # columns read per row; a roster has about ten
+MAX_CELLS = 250_000  # cells in the sheet's XML, counted before openpyxl reads any
 HEADER_SCAN_ROWS = 15  # a title block above the header is common
 EXTRA_EMPTY_ROWS = 10_000  # formatted but empty rows tolerated beyond max_rows
 
@@ -131,9 +135,11 @@ UNDECODABLE = "undecodable"
 MISSING_COLUMNS = "missing_columns"
 UNREADABLE_XLSX = "unreadable_xlsx"
 NO_ROWS = "no_rows"
+CELL_TOO_LARGE = "cell_too_large"  # a CSV field beyond what the csv module reads (128 KiB)
+TOO_COMPLEX = "too_complex"  # reading took more memory or time than a roster can need
 FILE_PROBLEMS = (
     NOT_A_ROSTER, OLD_EXCEL, TOO_LARGE, TOO_MANY_ROWS, UNDECODABLE, MISSING_COLUMNS,
-    UNREADABLE_XLSX, NO_ROWS,
+    UNREADABLE_XLSX, NO_ROWS, CELL_TOO_LARGE, TOO_COMPLEX,
 )
 # Row problems: the row is left out of the import.
 ROW_PROBLEMS = (
@@ -359,10 +365,13 @@ def _delimiter(text: str) -> str:
     sample = [line for line in text.splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
     best, best_count = ",", 0
     for candidate in ("\t", ";", ","):
-        count = max(
-            (len(next(csv.reader([line], delimiter=candidate), [])) for line in sample),
-            default=0,
-        )
+        try:
+            count = max(
+                (len(next(csv.reader([line], delimiter=candidate), [])) for line in sample),
+                default=0,
+            )
+        except csv.Error as exc:  # a field over the csv module's limit (128 KiB)
+            raise _FileProblem(CELL_TOO_LARGE) from exc
         if count > best_count:
             best, best_count = candidate, count
     return best
@@ -378,6 +387,8 @@ def _csv_rows(content: bytes) -> tuple[Iterator[tuple[int, list[Any], list[str]]
             for number, record in enumerate(reader, start=1):
                 yield number, list(record), []
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise _FileProblem(CELL_TOO_LARGE) from exc
             raise _FileProblem(NOT_A_ROSTER, str(exc)) from exc
 
     return rows(), f"csv:{codec}:{'tab' if delimiter == chr(9) else delimiter}"
@@ -397,6 +408,7 @@ _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL_RE = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _F_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _OVERLAP = 64
 
@@ -405,6 +417,7 @@ _OVERLAP = 64
 class _SheetScan:
     title: str
     rows: int  # <row> elements, empty formatted ones included
+    cells: int  # <c> elements
     has_formulas: bool
     merged: list[tuple[str, int]]  # (range, first row)
 
@@ -426,13 +439,13 @@ def _first_visible_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
     raise _FileProblem(NO_ROWS)
 
 
-def _scan_sheet(archive: zipfile.ZipFile) -> _SheetScan:
+def _scan_sheet(archive: zipfile.ZipFile, row_limit: int) -> _SheetScan:
     """Count rows, spot formulas and merged ranges by streaming the raw sheet XML.
 
     This runs before openpyxl, so a 50,000-row file is refused after one cheap pass.
     """
     title, path = _first_visible_sheet(archive)
-    rows = 0
+    rows = cells = 0
     has_formulas = False
     merged: list[tuple[str, int]] = []
     tail = b""
@@ -444,6 +457,11 @@ def _scan_sheet(archive: zipfile.ZipFile) -> _SheetScan:
             for match in _ROW_RE.finditer(buffer):
                 if match.start() < safe:
                     rows += 1
+            cells += sum(1 for match in _CELL_RE.finditer(buffer) if match.start() < safe)
+            if rows > row_limit:  # the more useful reason first, as soon as it is known
+                return _SheetScan(title, rows, cells, has_formulas, merged)
+            if cells > MAX_CELLS:
+                raise _FileProblem(TOO_COMPLEX)
             if not has_formulas and _F_RE.search(buffer):
                 has_formulas = True
             for match in _MERGE_RE.finditer(buffer):
@@ -456,7 +474,7 @@ def _scan_sheet(archive: zipfile.ZipFile) -> _SheetScan:
             if not chunk:
                 break
             tail = buffer[safe:]
-    return _SheetScan(title, rows, has_formulas, merged)
+    return _SheetScan(title, rows, cells, has_formulas, merged)
 
 
 def _xlsx_rows(
@@ -472,15 +490,18 @@ def _xlsx_rows(
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
-                raise _FileProblem(TOO_LARGE, str(MAX_BYTES // 1_000_000))
-            scan = _scan_sheet(archive)
+            unpacked = sum(info.file_size for info in archive.infolist())
+            if unpacked > 4 * MAX_UNPACKED:
+                raise _FileProblem(TOO_COMPLEX)
+            scan = _scan_sheet(archive, max_rows + EXTRA_EMPTY_ROWS)
     except _FileProblem:
         raise
     except Exception as exc:  # a damaged package: bad zip, bad XML, missing parts
         raise _FileProblem(UNREADABLE_XLSX, type(exc).__name__) from exc
     if scan.rows > max_rows + EXTRA_EMPTY_ROWS:
         raise _FileProblem(TOO_MANY_ROWS, str(max_rows))
+    if unpacked > MAX_UNPACKED:  # e.g. a shared-string table no roster needs
+        raise _FileProblem(TOO_COMPLEX)
 
     try:
         values_book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -498,12 +519,14 @@ def _xlsx_rows(
 
     def rows() -> Iterator[tuple[int, list[Any], list[str]]]:
         try:
-            values_rows = values_sheet.iter_rows(min_row=1, values_only=True)
+            values_rows = values_sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS,
+                                                 values_only=True)
             if formula_sheet is None:
                 for number, values in enumerate(values_rows, start=1):
                     yield number, list(values), []
                 return
-            formula_rows = formula_sheet.iter_rows(min_row=1, values_only=True)
+            formula_rows = formula_sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS,
+                                                   values_only=True)
             for number, (values, formulas) in enumerate(zip(values_rows, formula_rows), start=1):
                 row: list[Any] = list(values)
                 for col, formula in enumerate(formulas):

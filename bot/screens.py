@@ -8,9 +8,12 @@ same screen works as Telegram inline buttons and as typed words on text-only cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.models import Account
+
+if TYPE_CHECKING:
+    from bot.roster import RosterPreview
 
 # Button actions. Kept short: they travel in Telegram's 64-byte callback_data.
 ANSWER = "a"
@@ -62,7 +65,8 @@ class Screen:
 
     ``to`` is None for a reply to whoever spoke; otherwise the accounts to notify.
     ``replaces_pressed`` asks the adapter to edit the message whose button was pressed
-    (Telegram) instead of sending a new one.
+    (Telegram) instead of sending a new one. ``receipt``, when set, is handed back to
+    ``ReviewService.delivered`` once every part of the screen has reached the person.
     """
 
     template: str
@@ -71,6 +75,7 @@ class Screen:
     document: Document | None = None
     to: tuple[Account, ...] | None = None
     replaces_pressed: bool = False
+    receipt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ class Incoming:
     Exactly one of ``text``, ``press``, ``document`` (a file the person sent, e.g. a
     roster) or ``unsupported`` is set. ``event_key`` is
     unique per delivered update (e.g. "telegram:update:123") so a repeated delivery is
-    recognised; ``private`` is False in group chats.
+    recognised; ``private`` is False in group chats. ``roster`` is filled in by the core
+    itself, before its transaction, with the reading of a roster file (the heavy part).
     """
 
     channel: str
@@ -102,6 +108,7 @@ class Incoming:
     document: Document | None = None
     private: bool = True
     from_button: bool = False
+    roster: RosterPreview | None = None
 
 
 def encode_press(button: Button) -> str:

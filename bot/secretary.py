@@ -7,8 +7,9 @@ member that does not exist get the same answer, so nothing leaks about other cel
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,7 +21,8 @@ from bot.models import Category, Member, MemberProgress, Role, Round, Standing
 from bot.operations import Operations
 from bot.ports import Clock, OfficeStore
 from bot.proposal import propose
-from bot.roster import Unrecognised, describe_file_problem, describe_problem, parse_category
+from bot.roster import RosterPreview, Unrecognised, describe_file_problem, describe_problem
+from bot.roster import parse_category
 from bot.roster import parse_standing
 from bot.rules import REVIEWED, Eligibility, RuleBook, eligibility
 from bot.screens import DESK, Button, Document, Press, Screen
@@ -56,12 +58,17 @@ def status_of(line: MemberProgress) -> str:
 
 
 DONE = frozenset({"submitted", "accepted"})
+# Reads a roster file: (file name, bytes, max rows, today) -> what importing it would do.
+ReadRoster = Callable[[str, bytes, int, date], Awaitable[RosterPreview]]
 
 
 @dataclass(frozen=True)
 class DeskSettings:
     bundle_texts: Mapping[str, Any] = field(default_factory=dict)  # templates/bundle.toml
     rules: RuleBook | None = None  # data/classification.toml
+    # Reads a roster file (name, bytes, max rows, today); the wiring gives one that runs in a
+    # child process with a memory and time bound. None: Operations.read_roster in a thread.
+    read_roster: ReadRoster | None = None
 
 
 def button(label: str, sub: str, target: int = 0) -> Button:
@@ -98,8 +105,10 @@ class Desk:
 
     # ----------------------------------------------------------------- entry points
 
-    async def press(self, actor: Member, press: Press) -> list[Screen]:
-        """A desk button or command; ``press.review_id`` carries the target's id."""
+    async def press(self, actor: Member, press: Press,
+                    roster: RosterPreview | None = None) -> list[Screen]:
+        """A desk button or command; ``press.review_id`` carries the target's id. ``roster``
+        is the roster being confirmed, read beforehand (``preview``)."""
         if not is_officer(actor):
             return [Screen("secretary/not_officer")]
         round_ = await self.store.open_round(actor.cell_id)
@@ -119,7 +128,7 @@ class Desk:
         if sub == "bnd":
             return await self._bundle(actor, round_)
         if sub in ("rok", "rno"):
-            return await self._roster_decision(actor, target_id, sub == "rok")
+            return await self._roster_decision(actor, target_id, sub == "rok", roster)
         target = await self.store.member(target_id)
         if target is None or not may_manage(actor, target):
             return [Screen("secretary/no_such_member")]
@@ -393,12 +402,32 @@ class Desk:
 
     # ----------------------------------------------------------------- roster
 
-    async def upload(self, actor: Member, filename: str, content: bytes) -> list[Screen]:
+    async def _read(self, filename: str, content: bytes) -> RosterPreview:
+        read = self.settings.read_roster
+        if read is None:
+            return await asyncio.to_thread(self.operations.read_roster, filename, content)
+        return await read(filename, content, self.operations.settings.max_roster_rows,
+                          self.operations.today())
+
+    async def preview(self, actor: Member, document: Document | None,
+                      upload_id: int | None) -> RosterPreview | None:
+        """Read a roster file (sent now, or stored and being confirmed) for ``upload`` or
+        ``press``. Called before the transaction, so nothing here writes."""
+        if document is not None:
+            return await self._read(document.filename, document.content)
+        upload = await self.store.roster_upload(upload_id or 0)
+        if upload is None or upload.cell_id != actor.cell_id or upload.status != "pending":
+            return None
+        return await self._read(upload.filename, upload.content)
+
+    async def upload(self, actor: Member, filename: str, content: bytes,
+                     preview: RosterPreview | None = None) -> list[Screen]:
         """A roster file from the secretary: show what would be imported, import nothing."""
         if not is_officer(actor):
             return [Screen("common/unsupported", {"kind": "document", "expects": "text"})]
         texts = self.settings.bundle_texts
-        preview = self.operations.read_roster(filename, content)
+        if preview is None:
+            preview = await self._read(filename, content)
         problem = describe_file_problem(preview, texts)
         if problem is not None or not preview.rows:
             return [Screen("secretary/roster_refused",
@@ -420,26 +449,46 @@ class Desk:
                     button("roster_cancel", "rno", upload_id)),)
         return [Screen("secretary/roster_preview", context, buttons=buttons)]
 
-    async def _roster_decision(self, actor: Member, upload_id: int, confirm: bool) -> list[Screen]:
+    async def _roster_decision(self, actor: Member, upload_id: int, confirm: bool,
+                               preview: RosterPreview | None) -> list[Screen]:
         upload = await self.store.roster_upload(upload_id)
         if upload is None or upload.cell_id != actor.cell_id:
             return [Screen("secretary/no_such_member")]
+        if upload.status == "imported" and confirm and upload.uploaded_by == actor.id:
+            handed = await self._handover(upload.id, {"rows": None, "not_reviewed": []})
+            if handed is not None:  # the list never arrived: again, from the kept codes
+                return [handed]
         if upload.status != "pending":
             return [Screen("secretary/roster_done_already")]
         if not confirm:
             await self.store.set_roster_upload_status(upload.id, "rejected")  # content wiped
             return [Screen("secretary/cancelled")]
-        preview = self.operations.read_roster(upload.filename, upload.content)
+        if preview is None:
+            preview = await self._read(upload.filename, upload.content)
         plan = await self.operations.plan_roster(actor.cell_id, preview)
         # All inside the caller's transaction: all rows or none.
         result = await self.operations.import_roster(actor.cell_id, plan, actor.id)
+        for invite in result.invites:  # kept until the list has reached the secretary
+            await self.store.hand_over(upload.id, invite.member_id, invite.code, invite.expires)
         await self.store.set_roster_upload_status(upload.id, "imported")  # content wiped
-        return [Screen("secretary/roster_imported",
-                       {"rows": len(plan.preview.rows),
-                        "invites": [i.context() for i in result.invites],
-                        "not_reviewed": [{"name": m.full_name, "reason": e.reason,
-                                          "until": e.until} for m, e in result.not_reviewed]},
-                       buttons=((button("tracker", "trk"),),))]
+        facts = {"rows": len(plan.preview.rows),
+                 "not_reviewed": [{"name": m.full_name, "reason": e.reason, "until": e.until}
+                                  for m, e in result.not_reviewed]}
+        handed = await self._handover(upload.id, facts)
+        return [handed or Screen("secretary/roster_imported", {**facts, "invites": []},
+                                 buttons=((button("tracker", "trk"),),))]
+
+    async def _handover(self, upload_id: int, facts: dict[str, Any]) -> Screen | None:
+        """The invite list of an import, built from the codes kept until it is received (a
+        crash while it is being sent loses none of them: it is sent again from the rows)."""
+        handed = await self.store.handed_over(upload_id)
+        if not handed:
+            return None
+        link = self.operations.settings.invite_link
+        invites = [{"name": h.full_name, "code": h.code, "expires": h.expires_at,
+                    "link": link(h.code)} for h in handed]
+        return Screen("secretary/roster_imported", {**facts, "invites": invites},
+                      buttons=((button("tracker", "trk"),),), receipt=f"handover:{upload_id}")
 
     # ----------------------------------------------------------------- the bundle
 
@@ -484,8 +533,9 @@ class Desk:
         proposal = propose(proposal_inputs(members), self.settings.rules.at(round_.meeting_date),
                            reference_date=round_.meeting_date)
         now = self.clock.now()
-        archive = build_bundle(cell, round_.title, round_.year, members, drafts, proposal,
-                               self.settings.bundle_texts, now)
+        # Off the event loop: other members' messages keep moving while the zip is built.
+        archive = await asyncio.to_thread(build_bundle, cell, round_.title, round_.year, members,
+                                          drafts, proposal, self.settings.bundle_texts, now)
         await self.store.log_access(actor.id, "bundle", None, now)
         context = {"round": round_.title, "drafts": len(drafts), "members": len(members),
                    "violations": len(proposal.violations)}

@@ -22,6 +22,7 @@ from bot.review import ReviewService, ReviewSettings
 from bot.models import Member, Round
 from bot.workdays import Convention, WorkCalendar, YearNotCovered
 from handlers.render import Renderer
+from handlers.roster_reader import read_roster
 from storage.db import Database
 from storage.reminders import ReminderStore
 from storage.store import SqliteStore
@@ -46,13 +47,16 @@ class Core:
     operations: Operations
 
     async def open(self) -> None:
-        """Open the database, apply migrations, forget week-old update ids and wipe roster
-        uploads nobody confirmed or cancelled within a week."""
+        """Open the database, apply migrations, forget week-old update ids, wipe roster
+        uploads nobody confirmed or cancelled within a week, and forget expired invite codes
+        still waiting to be handed over."""
         await self.db.open()
-        week_ago = self.clock.now() - timedelta(days=7)
+        now = self.clock.now()
+        week_ago = now - timedelta(days=7)
         async with self.store.transaction():
             await self.store.forget_events_before(week_ago)
             await self.store.purge_roster_uploads_before(week_ago)
+            await self.store.forget_handover(None, now)
         log.info("database ready at %s (schema %d)", self.db.path, await self.db.schema_version())
 
     async def close(self) -> None:
@@ -152,6 +156,7 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
             rules=rules,
             data_root=ROOT,
             collective_due=lambda round_: collective_due(calendar, settings, round_),
+            read_roster=read_roster,  # in a child process with a memory and time bound
         ),
         other_forms,
         operations=operations,

@@ -13,8 +13,8 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot.models import (
-    Account, Answer, Category, Cell, Member, MemberProgress, OfficerPrompt, Review, ReviewItem,
-    ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission,
+    Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
+    ReviewItem, ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission,
 )
 from bot.ports import Redeem
 from storage.db import Queries
@@ -53,7 +53,7 @@ def _round(row: aiosqlite.Row) -> Round:
 
 _REVIEW_COLUMNS = ("id", "round_id", "member_id", "status", "cursor", "pending_qid",
                    "pending_text", "pending_warned", "submitted_version", "decision",
-                   "decision_comment")
+                   "decision_comment", "shown_qid", "reply_lost")
 
 
 def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
@@ -64,6 +64,7 @@ def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
         pending_qid=v["pending_qid"], pending_text=v["pending_text"],
         pending_warned=bool(v["pending_warned"]), submitted_version=v["submitted_version"],
         decision=v["decision"], decision_comment=v["decision_comment"],
+        shown_qid=v["shown_qid"], reply_lost=bool(v["reply_lost"]),
     )
 
 
@@ -379,6 +380,27 @@ class SqliteStore(Queries):
             (qid, text, int(warned), review_id),
         )
 
+    async def set_shown(self, review_id: int, qid: str) -> None:
+        """The member now sees this question (or the review list): their reply arrived."""
+        await self._run("UPDATE reviews SET shown_qid = ?, reply_lost = 0 WHERE id = ?",
+                        (qid, review_id))
+
+    async def mark_reply_lost(self, review_id: int) -> None:
+        await self._run("UPDATE reviews SET shown_qid = NULL, reply_lost = 1 WHERE id = ?",
+                        (review_id,))
+
+    async def last_answer(self, review_id: int) -> Answer | None:
+        """The answer stored most recently in this review, whatever the question."""
+        row = await self._one(
+            "SELECT qid, value, skipped, vague, recorded_at FROM answer_history"
+            " WHERE review_id = ? ORDER BY id DESC LIMIT 1",
+            (review_id,),
+        )
+        if row is None:
+            return None
+        return Answer(row["qid"], row["value"], bool(row["skipped"]), bool(row["vague"]),
+                      datetime.fromisoformat(row["recorded_at"]))
+
     async def mark_in_progress(self, review_id: int) -> None:
         await self._run("UPDATE reviews SET status = 'in_progress' WHERE id = ?", (review_id,))
 
@@ -536,6 +558,31 @@ class SqliteStore(Queries):
             (_ts(cutoff),),
         )
         return cursor.rowcount
+
+    async def hand_over(self, upload_id: int, member_id: int, code: str,
+                        expires_at: datetime) -> None:
+        await self._run(
+            "INSERT INTO invite_handover (upload_id, member_id, code, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (upload_id, member_id, code, _ts(expires_at)),
+        )
+
+    async def handed_over(self, upload_id: int) -> list[HandedOver]:
+        """The codes of a roster import not yet received by the secretary, in roster order."""
+        rows = await self._all(
+            "SELECT h.member_id, m.full_name, h.code, h.expires_at FROM invite_handover h"
+            " JOIN members m ON m.id = h.member_id WHERE h.upload_id = ? ORDER BY h.member_id",
+            (upload_id,),
+        )
+        return [HandedOver(r["member_id"], r["full_name"], r["code"],
+                           datetime.fromisoformat(r["expires_at"])) for r in rows]
+
+    async def forget_handover(self, upload_id: int | None, expired_before: datetime) -> None:
+        """Wipe the plain codes of one import (received), and any that have expired."""
+        await self._run(
+            "DELETE FROM invite_handover WHERE upload_id = ? OR expires_at < ?",
+            (upload_id, _ts(expired_before)),
+        )
 
     async def find_member(self, cell_id: int, full_name: str, birth_date: str | None) -> Member | None:
         row = await self._one(

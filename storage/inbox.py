@@ -1,0 +1,96 @@
+"""The inbox: every update a channel delivers, stored before the channel is told it arrived.
+
+Callers group writes in ``Database.transaction()``, as everywhere in ``storage``. The shape
+(channel, update key, chat key, payload, state) is what several worker processes would need
+to claim one chat at a time on another engine; here one process reads the pending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Queries
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    channel: str
+    update_key: str
+    chat_key: str
+    payload: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An update as it arrives, before it has a row id."""
+
+    update_key: str
+    chat_key: str
+    payload: str
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+class InboxStore(Queries):
+    async def add(self, channel: str, arrivals: Sequence[Arrival], now: datetime) -> list[InboxRow]:
+        """Store what is new; return only the rows inserted (a repeated delivery is ignored)."""
+        added: list[InboxRow] = []
+        for arrival in arrivals:
+            rows = await self._all(
+                "INSERT INTO inbox (channel, update_key, chat_key, payload, received_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, update_key) DO NOTHING"
+                " RETURNING id",
+                (channel, arrival.update_key, arrival.chat_key, arrival.payload, _ts(now)),
+            )
+            if rows:
+                added.append(InboxRow(rows[0]["id"], channel, arrival.update_key,
+                                      arrival.chat_key, arrival.payload))
+        return added
+
+    async def pending(self, channel: str) -> list[InboxRow]:
+        """Rows not yet handled, oldest first."""
+        rows = await self._all(
+            "SELECT id, channel, update_key, chat_key, payload, attempts FROM inbox"
+            " WHERE channel = ? AND state = 'pending' ORDER BY id",
+            (channel,),
+        )
+        return [InboxRow(r["id"], r["channel"], r["update_key"], r["chat_key"], r["payload"],
+                         r["attempts"]) for r in rows]
+
+    async def count_start(self, channel: str) -> None:
+        """A process starts and finds these rows pending: count the attempt."""
+        await self._run(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ? AND state = 'pending'",
+            (channel,),
+        )
+
+    async def mark_done(self, ids: Sequence[int], now: datetime) -> None:
+        """Handled: forget the payload (it holds what the member wrote), keep the key."""
+        for start in range(0, len(ids), 500):
+            part = list(ids[start:start + 500])
+            marks = ", ".join("?" * len(part))
+            await self._run(
+                f"UPDATE inbox SET state = 'done', done_at = ?, payload = NULL"
+                f" WHERE id IN ({marks})",
+                (_ts(now), *part),
+            )
+
+    async def set_aside(self, ids: Sequence[int], now: datetime) -> None:
+        """Rows that kept failing: never handled again, payload dropped."""
+        for row_id in ids:
+            await self._run(
+                "UPDATE inbox SET state = 'failed', done_at = ?, payload = NULL WHERE id = ?",
+                (_ts(now), row_id),
+            )
+
+    async def forget_before(self, cutoff: datetime) -> None:
+        """Drop handled rows older than ``cutoff`` (a channel redelivers for a day at most)."""
+        await self._run(
+            "DELETE FROM inbox WHERE state != 'pending' AND done_at < ?", (_ts(cutoff),)
+        )
