@@ -80,6 +80,7 @@ class TelegramSettings:
     base_file_url: str = "https://api.telegram.org/file/bot"
     bot_username: str = ""
     poll_timeout: int = 30
+    concurrent_chats: int = 64
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         raise ConfigError("bad_day_month", source=source, key="calendar.year_end_deadline",
                           value=settings.calendar.year_end_deadline) from None
     _check_reminders(settings.reminders, source)
+    if settings.telegram.concurrent_chats < 1:
+        raise ConfigError("not_positive", source=source, key="telegram.concurrent_chats")
     return settings
 
 

@@ -361,27 +361,28 @@ async def test_undecodable_button_data_shows_the_current_question(bot: TgBot, ca
 # ------------------------------------------------------------- 9. duplicate delivery
 
 async def test_a_text_answer_delivered_twice_is_stored_once(bot: TgBot) -> None:
+    """The inbox knows the update id: a second delivery is neither stored nor handled."""
     await at_text_question(bot)
     typed = bot.api.user_text(MEMBER, "Có lúc ngại phát biểu")
-    await bot.settle(typed, MEMBER)
-    again = await bot.redeliver(typed, MEMBER)
-    assert WHAT in again[-1]["text"] and "Đã ghi 21 ký tự cho câu này" in again[-1]["text"]
+    ack = with_buttons(await bot.settle(typed, MEMBER))
+    assert await bot.redeliver(typed, MEMBER) == []
+    assert bot.runs[typed["update_id"]] == 1
     assert await bot.pending() == ("g1-01.what", "Có lúc ngại phát biểu")
-    ack = bot.api.sent_messages(MEMBER)[-2]
     done = bot.api.user_press(MEMBER, ack["message_id"], button_data(ack, "Xong"))
-    await bot.settle(done, MEMBER)
-    again = await bot.redeliver(done, MEMBER)
-    assert WHY in again[-1]["text"]
+    assert WHY in texts(await bot.settle(done, MEMBER))
+    assert await bot.redeliver(done, MEMBER) == []
+    assert bot.runs[done["update_id"]] == 1
     assert await bot.history("g1-01.what") == ["Có lúc ngại phát biểu"]
     assert await bot.count("answer_history") == 2  # g1-01 and g1-01.what, once each
+    assert await bot.count("inbox") == 6  # link, press, text, probe, press, probe: once each
 
 
 async def test_a_button_press_delivered_twice_is_stored_once(bot: TgBot) -> None:
     first = await linked_member(bot, MEMBER)
     press = bot.api.user_press(MEMBER, first["message_id"], button_data(first, "Có biểu hiện rõ"))
     await bot.settle(press, MEMBER)
-    again = await bot.redeliver(press, MEMBER)
-    assert WHAT in again[-1]["text"] and STALE not in texts(again)
+    assert await bot.redeliver(press, MEMBER) == []
+    assert bot.runs[press["update_id"]] == 1
     assert await bot.history("g1-01") == ["clear"]
     assert await bot.count("answer_history") == 1
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from handlers.tg.app import build_application
+from handlers.tg.app import build_application, running
 from handlers.wiring import Core, build_core
 from tests.conftest import FixedClock, Seed, make_settings, seed
 from tests.fakebotapi import FakeBotApi, JSONDict
@@ -66,8 +66,14 @@ class TgBot:
         return await self.press(user_id, message["message_id"], button_data(message, label))
 
     async def redeliver(self, update: JSONDict, chat_id: int) -> list[JSONDict]:
-        """Telegram delivers ``update`` once more, with the same update_id."""
-        return await self.settle(self.api.redeliver(update["update_id"]), chat_id)
+        """Telegram delivers ``update`` once more, with the same update_id; returns what the
+        member was sent since. A probe (/huongdan, which changes nothing) follows it in the
+        same chat: once the probe is handled, the duplicate has been too, if it ever will."""
+        before = len(self.api.sent_messages(chat_id))
+        self.api.redeliver(update["update_id"])
+        await self.settle(self.api.user_text(chat_id, "/huongdan"), chat_id)
+        return [m for m in self.api.sent_messages(chat_id)[before:]
+                if "Tôi hỏi từng câu một" not in str(m.get("text"))]
 
     async def review_id(self, member_id: int | None = None) -> int:
         """The review of ``member_id`` (default: the seeded ordinary member)."""
@@ -140,12 +146,13 @@ def check_replies(api: FakeBotApi) -> None:
 async def running_bot(tmp_path: Path, clock: FixedClock | None = None) -> AsyncIterator[TgBot]:
     """Start the fake Bot API and the real Application polling it; seed one cell.
 
-    ``run_polling`` is what calls ``post_init``/``post_shutdown`` in production;
-    ``Application.initialize``/``shutdown`` do not, so they are called here by hand.
+    ``handlers.tg.app.running`` is what production runs too: the inbox polls the fake
+    server, stores each update, and feeds the Application one chat at a time.
     """
     clock = clock or FixedClock()
     async with FakeBotApi() as api:
-        settings = make_settings(tmp_path, base_url=api.base_url, base_file_url=api.base_file_url)
+        settings = make_settings(tmp_path, base_url=api.base_url, base_file_url=api.base_file_url,
+                                 poll_timeout=1)
         core = build_core(settings, clock)  # type: ignore[arg-type]
         app = build_application(core)
         runs: Counter[int] = Counter()
@@ -155,24 +162,10 @@ async def running_bot(tmp_path: Path, clock: FixedClock | None = None) -> AsyncI
             api._notify()  # wake wait_for(): it re-checks only on API activity
 
         app.add_handler(TypeHandler(Update, observe), group=OBSERVER_GROUP)
-        await app.initialize()
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
-        try:
+        async with running(app):  # the production start-up: inbox, poller, processor
             seeded = await seed(core)
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1,
-                                            allowed_updates=Update.ALL_TYPES)
-            await app.start()
-            try:
-                yield TgBot(api, core, app, clock, seeded, runs)
-                check_replies(api)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        finally:
-            await app.shutdown()
-            await app.post_shutdown(app)
+            yield TgBot(api, core, app, clock, seeded, runs)
+            check_replies(api)
 
 
 async def link(bot: TgBot, user_id: int, code: str) -> list[JSONDict]:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import logging
 
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from telegram import BotCommand, Update
 from telegram.request import BaseRequest
 from telegram.ext import (
-    AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler,
-    MessageHandler, TypeHandler, filters,
+    Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, MessageHandler,
+    TypeHandler, filters,
 )
 
 from handlers.tg import common, reminders, review
+from handlers.tg.inbox import ChatOrderedProcessor, Inbox
+from handlers.tg.limits import ChatRateLimiter
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -22,8 +29,10 @@ def build_application(
 ) -> Application:
     """A ready-to-run Application: opens the database on start, closes it on stop.
 
-    ``request`` replaces the network (benchmarks); ``rate_limit=False`` drops the
-    Telegram-sized rate limiter so a benchmark measures the bot, not the limiter.
+    It has no ``Updater``: updates come through the inbox (``app.bot_data["inbox"]``, see
+    ``handlers.tg.inbox``), which ``serve`` starts. ``request`` replaces the network
+    (benchmarks); ``rate_limit=False`` drops the Telegram-sized rate limiter so a benchmark
+    measures the bot, not the limiter.
     """
     settings = core.settings.telegram
     if not settings.token:
@@ -38,23 +47,24 @@ def build_application(
     async def post_shutdown(app: Application) -> None:
         await core.close()
 
+    processor = ChatOrderedProcessor(settings.concurrent_chats)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(False)
+        .updater(None)  # the inbox polls: PTB's Updater confirms updates before handling them
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        rate = core.settings.reminders.rate_per_second
-        builder = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=rate, max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(ChatRateLimiter(core.settings.reminders.rate_per_second))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     app.bot_data["core"] = core
+    app.bot_data["inbox"] = Inbox(core, processor)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
     # Before every handler: a person who had blocked the bot and writes again is reachable.
@@ -75,8 +85,53 @@ def build_application(
     return app
 
 
+@asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Inbox]:
+    """``app`` running with its inbox polling, for the duration of the block.
+
+    The order matters on the way down: stop fetching, let what is in flight finish
+    (``app.stop``), write the last done marks, then close the database (``post_shutdown``).
+    """
+    inbox: Inbox = app.bot_data["inbox"]
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)  # opens the database (PTB's run_polling used to call it)
+        await app.start()
+        try:
+            await inbox.start(app)
+            yield inbox
+        finally:
+            await inbox.stop_polling()
+            await app.stop()
+            await inbox.close()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def serve(app: Application, stop: asyncio.Event) -> None:
+    """Run ``app`` until ``stop`` is set, or until Telegram refuses the token (raised)."""
+    async with running(app) as inbox:
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(inbox.failed.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+    if inbox.fatal is not None:
+        raise inbox.fatal
+
+
 def run_polling(core: Core) -> None:
-    """Run until stopped. Logging is set up by the caller (handlers.cli.configure_logging)."""
+    """Run until SIGINT or SIGTERM. Logging is set up by the caller
+    (handlers.cli.configure_logging)."""
     app = build_application(core)
-    app.run_polling(allowed_updates=Update.ALL_TYPES,
-                    timeout=core.settings.telegram.poll_timeout, drop_pending_updates=False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, stop)
+
+    asyncio.run(main())

@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from handlers.tg.send import patiently
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, template: str
     if chat is None:
         return
     core: Core = context.bot_data["core"]
-    await context.bot.send_message(chat.id, core.renderer.render(template, {}),
-                                   parse_mode=ParseMode.HTML)
+    text = core.renderer.render(template, {})
+    await patiently(lambda: context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML))
 
 
 async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.screens import DESK, OFFICIAL, Document, Incoming, Press, decode_press
-from handlers.tg.send import CHANNEL, deliver
+from bot.screens import DESK, OFFICIAL, Document, Incoming, Press, Screen, decode_press
+from handlers.tg.send import CHANNEL, deliver, patiently
 from handlers.wiring import Core
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD = 5 * 1024 * 1024  # a cell's roster is a few kilobytes
 UNSUPPORTED = ("sticker", "photo", "voice", "audio", "video", "video_note", "document",
@@ -22,7 +27,7 @@ def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
 
 def _incoming(update: Update, **kwargs: object) -> Incoming:
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:  # the handlers' filters only pass updates that have both
+    if user is None or chat is None:  # the handlers' filters only pass updates with both
         raise ValueError(f"update {update.update_id} has no sender or chat")
     return Incoming(
         channel=CHANNEL,
@@ -33,44 +38,68 @@ def _incoming(update: Update, **kwargs: object) -> Incoming:
     )
 
 
+async def _reply(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming, chat_id: int,
+                 screens: list[Screen], pressed: Message | None = None) -> None:
+    """Deliver the core's screens. If the reply cannot reach the member, the core is told:
+    what was stored stays stored, and their next message shows where they stand (no
+    apology asking them to try again, which would store it twice)."""
+    core = _core(context)
+    if not await deliver(context.bot, chat_id, core.renderer, screens, pressed,
+                         on_receipt=core.service.delivered):
+        await core.service.reply_lost(incoming)
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A typed message or command in a private chat: an answer, a keyword or a command."""
     message = update.effective_message
-    if message is None or message.text is None:  # filters.TEXT lets only text through
+    if message is None or message.text is None:
         return
-    core = _core(context)
-    screens = await core.service.handle(_incoming(update, text=message.text))
-    await deliver(context.bot, message.chat_id, core.renderer, screens)
+    incoming = _incoming(update, text=message.text)
+    screens = await _core(context).service.handle(incoming)
+    await _reply(context, incoming, message.chat_id, screens)
 
 
 async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An inline button: decoded and checked by the core (stale and forged presses too)."""
     query = update.callback_query
-    if query is None:  # CallbackQueryHandler passes only callback queries
+    if query is None:
         return
-    try:
-        await query.answer()
-    except BadRequest:
-        pass  # "query is too old" after a restart: the press is still handled below
+    try:  # only stops the spinner: the press counts even when this fails
+        await patiently(query.answer)
+    except TelegramError as exc:  # "query is too old" after a restart, or Telegram is down
+        log.info("callback query not answered: %s", type(exc).__name__)
     press = decode_press(query.data or "") or Press("forged")
     core = _core(context)
-    working = None
-    if press.action == DESK and press.qid == "bnd" and query.message is not None:
-        working = await context.bot.send_message(
-            query.message.chat.id, core.renderer.render("secretary/bundle_working", {}))
-    screens = await core.service.handle(_incoming(update, press=press, from_button=True))
-    if working is not None:  # the long job is over: the progress message says so
-        await working.edit_text(core.renderer.render("secretary/bundle_done", {}))
+    incoming = _incoming(update, press=press, from_button=True)
     pressed = query.message if isinstance(query.message, Message) else None
-    if pressed is not None and press.action != OFFICIAL and not any(
+    working = None
+    if (press.action == DESK and press.qid == "bnd" and pressed is not None
+            and await core.service.may_use_desk(incoming.channel, incoming.external_id)):
+        working = await _say(context, pressed.chat_id, core.renderer.render(
+            "secretary/bundle_working", {}))
+    screens = await core.service.handle(incoming)
+    if working is not None:  # the long job is over: the progress message says so
+        try:
+            await working.edit_text(core.renderer.render("secretary/bundle_done", {}))
+        except TelegramError:
+            pass  # cosmetic
+    if pressed is not None and pressed.reply_markup and press.action != OFFICIAL and not any(
         s.replaces_pressed for s in screens
     ):
         try:  # old buttons disappear once used, so they cannot be pressed again by mistake
             await pressed.edit_reply_markup(reply_markup=None)
-        except BadRequest:
-            pass
+        except TelegramError:
+            pass  # cosmetic: the message may be gone or too old to edit
     chat_id = pressed.chat_id if pressed is not None else query.from_user.id
-    await deliver(context.bot, chat_id, core.renderer, screens, pressed=pressed)
+    await _reply(context, incoming, chat_id, screens, pressed)
+
+
+async def _say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html: str) -> Message | None:
+    try:
+        return await patiently(lambda: context.bot.send_message(chat_id, html,
+                                                                parse_mode=ParseMode.HTML))
+    except TelegramError:
+        return None
 
 
 async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -82,11 +111,11 @@ async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     core = _core(context)
     document = message.document
     if document is not None and (document.file_size or 0) <= MAX_UPLOAD:
-        file = await document.get_file()
-        content = bytes(await file.download_as_bytearray())
+        file = await patiently(document.get_file)
+        content = bytes(await patiently(file.download_as_bytearray))
         incoming = _incoming(update, document=Document(document.file_name or "tep", content))
     else:
         kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), "other")
         incoming = _incoming(update, unsupported=kind)
     screens = await core.service.handle(incoming)
-    await deliver(context.bot, message.chat_id, core.renderer, screens)
+    await _reply(context, incoming, message.chat_id, screens)

@@ -1,19 +1,123 @@
-"""Putting the core's screens on Telegram: HTML text, inline buttons, documents."""
+"""Putting the core's screens on Telegram: HTML text, inline buttons, documents.
+
+A reply is tried again after a 5xx, a timeout or a dropped connection (``patiently``); a
+429 is waited out by the rate limiter, for that chat only (``handlers.tg.limits``). If a
+reply still cannot be delivered, ``deliver`` says so and sends nothing more to that chat, so
+the member's screen never runs ahead of what the core believes they saw.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.screens import Screen, encode_press
-from bot.text import chunk
 from handlers.render import Renderer
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+T = TypeVar("T")
+
+# Seconds to wait before each new try of a reply that failed with a 5xx, a timeout or a
+# dropped connection. Bounded: after the last, the reply counts as lost.
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+# A tag, an entity, or one character: the units rendered HTML may be cut between.
+_TOKEN = re.compile(r"<[^<>]*>|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)")
+
+
+async def patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, tried again within ``RETRY_DELAYS`` when Telegram did not take it (5xx,
+    timeout, connection). A refusal (400, 403) is final and raised at once."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return await call()
+        except BadRequest:  # a subclass of NetworkError, but no retry makes it valid
+            raise
+        except NetworkError as exc:
+            if delay is None:
+                raise
+            log.info("Bot API call failed (%s); trying again in %.1f s", type(exc).__name__,
+                     delay)
+            await asyncio.sleep(delay)
+    raise RuntimeError("unreachable")  # the loop returns or raises
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def html_chunks(text: str, limit: int) -> list[str]:
+    """Split rendered HTML into messages of at most ``limit`` units, each valid on its own.
+
+    Cuts only between tags, entities and characters (never inside ``&amp;`` or ``<b>``),
+    preferring a line break, then a space; tags open at a cut are closed at the end of the
+    piece and opened again at the start of the next.
+    """
+    tokens = _TOKEN.findall(text)
+    pieces: list[str] = []
+    opened: list[str] = []  # tags open at the start of the piece being built
+    start = 0
+    while start < len(tokens):
+        stack = list(opened)
+        size = sum(_units(t) for t in opened)
+        end, cut_line, cut_space = start, None, None
+        while end < len(tokens):
+            token = tokens[end]
+            after = _push(stack, token)
+            closing = sum(len(_name(t)) + 3 for t in after)  # "</b>"
+            if end > start and size + _units(token) + closing > limit:
+                break
+            size += _units(token)
+            stack = after
+            end += 1
+            if token == "\n":
+                cut_line = (end, list(stack))
+            elif token == " ":
+                cut_space = (end, list(stack))
+        if end < len(tokens):
+            end, stack = cut_line or cut_space or (end, stack)
+        body = "".join(tokens[start:end]).rstrip(" \n")
+        closing_tags = "".join(f"</{_name(t)}>" for t in reversed(stack))
+        if _visible(body):
+            pieces.append("".join(opened) + body + closing_tags)
+        opened = stack
+        start = end
+        while start < len(tokens) and tokens[start] in (" ", "\n"):
+            start += 1
+    return pieces or [text]
+
+
+def _name(tag: str) -> str:
+    match = _TAG_NAME.match(tag)
+    return match.group(1).lower() if match else ""
+
+
+def _push(stack: list[str], token: str) -> list[str]:
+    """The open tags after ``token``."""
+    if not token.startswith("<") or len(token) == 1:
+        return stack
+    if token.startswith("</"):
+        name = _name(token)
+        for index in range(len(stack) - 1, -1, -1):
+            if _name(stack[index]) == name:
+                return stack[:index] + stack[index + 1:]
+        return stack
+    return [*stack, token]
+
+
+def _visible(html: str) -> bool:
+    return bool(re.sub(r"<[^<>]*>", "", html).strip())
 
 
 def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
@@ -26,18 +130,24 @@ def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
 
 
 async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen) -> None:
+    """Every part of ``screen`` to ``chat_id``; raises if a part finally failed."""
     text = renderer.html(screen)
     markup = keyboard(renderer, screen)
     if screen.document is not None:
-        document = InputFile(screen.document.content, filename=screen.document.filename)
-        await bot.send_document(chat_id, document, caption=text[: MessageLimit.CAPTION_LENGTH],
-                                parse_mode=ParseMode.HTML, reply_markup=markup)
-        return
-    pieces = chunk(text, MessageLimit.MAX_TEXT_LENGTH)
+        document = screen.document
+        caption, *rest = html_chunks(text, MessageLimit.CAPTION_LENGTH) if text else [""]
+        await patiently(lambda: bot.send_document(
+            chat_id, InputFile(document.content, filename=document.filename),
+            caption=caption or None, parse_mode=ParseMode.HTML,
+            reply_markup=None if rest else markup))
+        pieces = html_chunks("\n".join(rest), MessageLimit.MAX_TEXT_LENGTH) if rest else []
+    else:
+        pieces = html_chunks(text, MessageLimit.MAX_TEXT_LENGTH)
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
-        await bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML,
-                               reply_markup=markup if last else None)
+        await patiently(functools.partial(bot.send_message, chat_id, piece,
+                                          parse_mode=ParseMode.HTML,
+                                          reply_markup=markup if last else None))
 
 
 async def deliver(
@@ -46,8 +156,15 @@ async def deliver(
     renderer: Renderer,
     screens: list[Screen],
     pressed: Message | None = None,
-) -> None:
-    """Send every screen: replies to ``chat_id``, notifications to their accounts."""
+    on_receipt: Callable[[str], Awaitable[None]] | None = None,
+) -> bool:
+    """Send every screen: replies to ``chat_id``, notifications to their accounts.
+
+    Returns False when a reply to ``chat_id`` could not be delivered (the rest of the replies
+    are then not sent; notifications still are). ``on_receipt`` is told each delivered
+    screen's ``receipt``.
+    """
+    replies_ok = True
     for screen in screens:
         if screen.to is not None:
             for account in screen.to:
@@ -57,12 +174,31 @@ async def deliver(
                     await send_screen(bot, int(account.external_id), renderer, screen)
                 except Forbidden:
                     log.warning("member %s has blocked the bot", account.member_id)
+                except TelegramError as exc:  # stored all the same; the officer's desk has it
+                    log.warning("notice to member %s not delivered: %s", account.member_id,
+                                type(exc).__name__)
             continue
-        if screen.replaces_pressed and pressed is not None:
-            try:
-                await pressed.edit_text(renderer.html(screen), parse_mode=ParseMode.HTML,
-                                        reply_markup=None)
-                continue
-            except BadRequest as exc:
-                log.info("could not edit the pressed message: %s", exc.message)
-        await send_screen(bot, chat_id, renderer, screen)
+        if not replies_ok:
+            continue
+        try:
+            await _reply(bot, chat_id, renderer, screen, pressed)
+        except TelegramError as exc:
+            log.warning("reply not delivered (%s); the member will be shown where they stand",
+                        type(exc).__name__)
+            replies_ok = False
+            continue
+        if screen.receipt is not None and on_receipt is not None:
+            await on_receipt(screen.receipt)
+    return replies_ok
+
+
+async def _reply(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
+                 pressed: Message | None) -> None:
+    if screen.replaces_pressed and pressed is not None:
+        try:
+            await patiently(lambda: pressed.edit_text(
+                renderer.html(screen), parse_mode=ParseMode.HTML, reply_markup=None))
+            return
+        except BadRequest as exc:  # too old, deleted, or the same text: say it anew
+            log.info("could not edit the pressed message: %s", exc.message)
+    await send_screen(bot, chat_id, renderer, screen)
