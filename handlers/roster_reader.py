@@ -44,7 +44,7 @@ async def read_roster(filename: str, content: bytes, max_rows: int, today: date,
     except TimeoutError:
         child.kill()
         await child.wait()
-        log.warning("roster reading stopped after %.0f s", seconds)
+        log.warning("roster reading stopped after %.1f s", seconds)
         return RosterPreview(file_problem=TOO_COMPLEX)
     if child.returncode != 0 or not out:
         # The exception's name only: its message could quote a cell, i.e. someone's data.

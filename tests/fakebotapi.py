@@ -187,6 +187,7 @@ class Call:
     files: Files
     status: int = 200
     response: JSONDict = field(default_factory=dict)
+    injected: bool = False  # the error was asked for by the test (``fail_next``)
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.method, self.params, self.files))
@@ -217,6 +218,30 @@ class _Fault:
     description: str
     parameters: JSONDict | None
     times: int
+    chat_id: int | None = None  # only calls to this chat; None: any call of the method
+
+
+class InjectedError(ApiError):
+    """An error answered because a test asked for it (``fail_next``), not because the call
+    was wrong: ``Call.injected`` tells them apart."""
+
+
+@dataclass
+class Hold:
+    """A call kept unanswered until :meth:`release` (see :meth:`FakeBotApi.hold`).
+
+    ``reached`` is set when the call arrives. Once released, the call is carried out as
+    usual, even if the client has gone away meanwhile (Telegram does not know a bot died).
+    """
+
+    method: str
+    match: Callable[[JSONDict], bool]
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    params: JSONDict = field(default_factory=dict)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -333,6 +358,7 @@ class FakeBotApi:
         self._commands: dict[str, list[JSONDict]] = {}
         self._descriptions: dict[str, str] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._holds: list[Hold] = []
         self._issued_callbacks: set[str] = set()
         self._expired_callbacks: set[str] = set()
         self._blocked: set[int] = set()
@@ -452,6 +478,7 @@ class FakeBotApi:
             status = 200
         except ApiError as err:
             body, status = err.payload(), err.status
+            call.injected = isinstance(err, InjectedError)
         except (ValueError, TypeError, KeyError) as err:  # malformed params, like Telegram's 400
             body, status = ApiError(400, f"Bad Request: {err!r}").payload(), 400
         call.status, call.response = status, body
@@ -490,13 +517,21 @@ class FakeBotApi:
         return params, files
 
     async def _dispatch(self, method: str, params: JSONDict, files: Files) -> Any:
-        faults = self._faults.get(method)
-        if faults:
-            fault = faults[0]
+        hold = next((h for h in self._holds if h.method == method and h.match(params)), None)
+        if hold is not None:
+            self._holds.remove(hold)
+            hold.params = copy.deepcopy(params)
+            hold.reached.set()
+            self._notify()
+            await hold.released.wait()
+        faults = self._faults.get(method, [])
+        fault = next((f for f in faults
+                      if f.chat_id is None or f.chat_id == params.get("chat_id")), None)
+        if fault is not None:
             fault.times -= 1
             if fault.times <= 0:
-                faults.pop(0)
-            raise ApiError(fault.status, fault.description, fault.parameters)
+                faults.remove(fault)
+            raise InjectedError(fault.status, fault.description, fault.parameters)
         handler = self._custom.get(method) or self._handlers.get(method)
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
@@ -837,8 +872,10 @@ class FakeBotApi:
         retry_after: int = 1,
         times: int = 1,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail like Telegram would.
+        """Make the next ``times`` calls of ``method`` (to ``chat_id`` only, if given) fail
+        like Telegram would.
 
         429 -> "Too Many Requests: retry after N" with ``parameters.retry_after`` (PTB raises
         ``RetryAfter``); 403 -> "Forbidden: bot was blocked by the user"; 400 -> "Bad Request";
@@ -859,8 +896,15 @@ class FakeBotApi:
         else:
             default = f"Error {status}"
         self._faults.setdefault(method, []).append(
-            _Fault(status, description or default, parameters, times)
+            _Fault(status, description or default, parameters, times, chat_id)
         )
+
+    def hold(self, method: str, match: Callable[[JSONDict], bool] | None = None) -> Hold:
+        """Keep the next call of ``method`` whose params satisfy ``match`` unanswered until
+        the returned :class:`Hold` is released: a request in flight, for kill tests."""
+        hold = Hold(method, match or (lambda params: True))
+        self._holds.append(hold)
+        return hold
 
     def expire_callback(self, callback_query_id: str | None = None) -> None:
         """Make ``answerCallbackQuery`` for this id (or, if None, every id issued so far) fail

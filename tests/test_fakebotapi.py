@@ -253,3 +253,27 @@ async def test_wait_for_times_out_with_recent_calls(api: FakeBotApi) -> None:
         await app.bot.send_message(USER, "only this")
         with pytest.raises(AssertionError, match="sendMessage -> 200"):
             await api.wait_for_reply(USER, after_count=1, timeout=0.2)
+
+
+async def test_a_fault_for_one_chat_leaves_other_chats_alone(api: FakeBotApi) -> None:
+    async with build_app(api) as app:
+        api.fail_next("sendMessage", status=500, chat_id=USER)
+        await app.bot.send_message(USER + 1, "another chat first")
+        with pytest.raises(NetworkError, match="Internal Server Error"):
+            await app.bot.send_message(USER, "x")
+        await app.bot.send_message(USER, "now it goes")
+    assert [(c.params["chat_id"], c.status, c.injected) for c in api.calls("sendMessage")] == [
+        (USER + 1, 200, False), (USER, 500, True), (USER, 200, False)]
+
+
+async def test_a_held_call_waits_until_released_then_happens(api: FakeBotApi) -> None:
+    async with build_app(api) as app:
+        hold = api.hold("sendMessage", lambda params: params.get("text") == "held")
+        sending = asyncio.create_task(app.bot.send_message(USER, "held"))
+        await asyncio.wait_for(hold.reached.wait(), 5)
+        await app.bot.send_message(USER, "not held")  # other calls are answered meanwhile
+        assert [m["text"] for m in api.sent_messages(USER)] == ["not held"]
+        hold.release()
+        await sending
+    assert [m["text"] for m in api.sent_messages(USER)] == ["not held", "held"]
+    assert hold.params["text"] == "held"

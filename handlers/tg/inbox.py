@@ -123,6 +123,7 @@ class Inbox:
         self._feeding = False
         self._done: list[int] = []
         self._done_event = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -163,7 +164,7 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self._flush()
+        await self.flush()
 
     async def idle(self) -> None:
         """Until nothing is queued or in flight (benchmarks and tests)."""
@@ -250,17 +251,19 @@ class Inbox:
         while True:
             await self._done_event.wait()
             self._done_event.clear()
-            await self._flush()
+            await self.flush()
 
-    async def _flush(self) -> None:
-        ids, self._done = self._done, []
-        if not ids:
-            return
-        try:
-            async with self.core.db.transaction():
-                await self.store.mark_done(ids, self.core.clock.now())
-        except Exception:  # the rows stay pending: a restart shows those members their place
-            log.exception("could not mark %d inbox row(s) done", len(ids))
+    async def flush(self) -> None:
+        """Write the done marks gathered so far (the background task does it too)."""
+        async with self._flushing:  # a second caller waits for the write under way
+            ids, self._done = self._done, []
+            if not ids:
+                return
+            try:
+                async with self.core.db.transaction():
+                    await self.store.mark_done(ids, self.core.clock.now())
+            except Exception:  # the rows stay pending: a restart shows those members their place
+                log.exception("could not mark %d inbox row(s) done", len(ids))
 
     # ------------------------------------------------------------------ polling
 
