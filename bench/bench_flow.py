@@ -52,6 +52,11 @@ from storage.db import Database
 from storage.store import SqliteStore
 
 TARGET_RATE = 1000.0  # answers per second
+PATHS = {
+    "direct": "direct: Application.process_update, one update after the other",
+    "inbox": ("inbox: each update stored (a durable commit), handed over one chat at a time,"
+              " up to {chats} chats at once; members act concurrently"),
+}
 TARGET_P99_MS = 20.0
 FIRST_USER_ID = 700_000_000
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Tự soi", "username": "tusoi_bench_bot",
@@ -75,10 +80,11 @@ class FakeBotApi(BaseRequest):
     so the simulated members press exactly what the bot offered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self.calls: Counter[str] = Counter()
         self.keyboards: dict[int, tuple[dict[str, Any], list[str]]] = {}
         self._message_ids = itertools.count(1)
+        self.latency = latency  # seconds each call takes, as a round trip to Telegram would
 
     @property
     def read_timeout(self) -> float | None:
@@ -102,6 +108,8 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         self.calls[api_method] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
         params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
         result: Any
         if api_method == "getMe":
@@ -242,15 +250,23 @@ async def seed_members(core: Core, n: int) -> None:
                               date(2026, 12, 10), now)
 
 
-async def run_flow(workdir: Path, n: int) -> tuple[Run, FakeBotApi]:
+async def run_flow(workdir: Path, n: int, mode: str = "direct", latency: float = 0.0,
+                   concurrent_chats: int = 64) -> tuple[Run, FakeBotApi]:
+    """``mode`` "direct": updates one after the other through ``Application.process_update``
+    (what this benchmark measured before the inbox). "inbox": the production path, every
+    member acting at once: each update is stored in the inbox (a durable commit), handed over
+    one chat at a time, concurrently across up to ``concurrent_chats`` chats."""
     settings = dataclasses.replace(
         Settings(),
-        database=DatabaseSettings(path=str(workdir / "flow.sqlite3"), durable=True),
-        telegram=dataclasses.replace(TelegramSettings(), token="123456:BENCH-TOKEN"),
+        database=DatabaseSettings(path=str(workdir / f"flow-{mode}.sqlite3"), durable=True),
+        telegram=dataclasses.replace(TelegramSettings(), token="123456:BENCH-TOKEN",
+                                     concurrent_chats=concurrent_chats),
     )
     core = build_core(settings)
-    fake = FakeBotApi()
+    fake = FakeBotApi(latency)
     app = bench_application(core, fake)
+    if mode == "inbox":
+        return await run_inbox(core, app, fake, n), fake
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     run = Run()
@@ -292,6 +308,76 @@ async def run_flow(workdir: Path, n: int) -> tuple[Run, FakeBotApi]:
         logging.getLogger().removeHandler(errors)
     run.errors = errors.count
     return run, fake
+
+
+async def run_inbox(core: Core, app: Application, fake: FakeBotApi, n: int) -> Run:
+    """Every member at once, each waiting for the bot's reply before the next step, through
+    the inbox and the per-chat processor, as in production (only the poller is left out:
+    the members' updates are given to ``Inbox.accept`` as the poller would)."""
+    from telegram.ext import TypeHandler
+
+    from handlers.tg.app import running
+
+    handled: dict[int, asyncio.Event] = {}
+
+    async def observe(update: Update, context: Any) -> None:
+        handled[update.update_id].set()
+
+    app.add_handler(TypeHandler(Update, observe), group=1_000)
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    run = Run()
+    update_ids = itertools.count(1)
+    clock = time.perf_counter
+    try:
+        async with running(app, poll=False) as inbox:
+            await seed_members(core, n)
+            sections = core.service.checklist.sections
+            checklist_ids = frozenset(q.id for s in sections for q in s.questions)
+
+            arrivals: asyncio.Queue[Update] = asyncio.Queue()
+
+            async def poller() -> None:
+                """Like getUpdates: whatever arrived meanwhile, in one batch of at most 100."""
+                while True:
+                    batch = [await arrivals.get()]
+                    while not arrivals.empty() and len(batch) < 100:
+                        batch.append(arrivals.get_nowait())
+                    await inbox.accept(batch)
+
+            polling = asyncio.create_task(poller())
+
+            async def member(user_id: int) -> None:
+                person = Member(user_id)
+                while True:
+                    step = next_update(person, next(update_ids), fake, checklist_ids)
+                    if step is None:
+                        return
+                    data, stores_answer = step
+                    update = Update.de_json(data, app.bot)
+                    done = handled[update.update_id] = asyncio.Event()
+                    t0 = clock()
+                    arrivals.put_nowait(update)
+                    await done.wait()
+                    took = clock() - t0
+                    run.latencies.append(took)
+                    run.updates += 1
+                    if stores_answer:
+                        run.answers_sent += 1
+                        run.answer_latencies.append(took)
+
+            start = clock()
+            await asyncio.gather(*(member(FIRST_USER_ID + i) for i in range(n)))
+            run.elapsed = clock() - start
+            polling.cancel()
+            await inbox.idle()
+            async with core.db.conn.execute("SELECT COUNT(*) FROM answer_history") as cur:
+                row = await cur.fetchone()
+            run.stored = int(row[0]) if row else 0
+    finally:
+        logging.getLogger().removeHandler(errors)
+    run.errors = errors.count
+    return run
 
 
 # --------------------------------------------------------------------------- baselines
@@ -448,6 +534,8 @@ def report(args: argparse.Namespace, workdir: Path, run: Run, fake: FakeBotApi,
         f"  database        {workdir} — {filesystem(workdir)}; WAL, synchronous=FULL",
         "",
         "flow (real Application, in-process fake Bot API, durable commits)",
+        f"  path            {PATHS[args.mode].format(chats=args.concurrent_chats)}",
+        f"  network         {args.latency_ms:g} ms per Bot API call (0: none, as in-process)",
         f"  members         {args.members} (27 items each; every 5th item admits, 3 follow-ups)",
         f"  updates         {run.updates} ({run.answers_sent} store an answer)",
         f"  answers stored  {run.stored} in answer_history ({stored})",
@@ -469,7 +557,8 @@ def report(args: argparse.Namespace, workdir: Path, run: Run, fake: FakeBotApi,
          " (so a durable commit can't be faster than this)"),
         f"  bot / baseline  {rate / full.rate:.2f} of the durable baseline rate",
         "",
-        "framework ceiling (same Application and transport, same kinds of calls, no core, no DB)",
+        ("framework ceiling (same Application and transport, same kinds of calls, no core,"
+         " no DB, one update at a time, no network delay)"),
         (f"  PTB alone       {framework:,.0f} updates/s; tusoi runs at"
          f" {run.updates / run.elapsed / framework:.2f} of it"
          f" ({1000 / (run.updates / run.elapsed) - 1000 / framework:.2f} ms of our own per update)"),
@@ -489,11 +578,19 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None,
                         help="where to put the databases (default: a fresh temporary folder)."
                              " Use the disk production will use: fsync cost is the floor.")
+    parser.add_argument("--mode", choices=sorted(PATHS), default="direct",
+                        help="direct: one update at a time through process_update; inbox: the"
+                             " production path, every member at once")
+    parser.add_argument("--concurrent-chats", type=int, default=64,
+                        help="chats handled at once in --mode inbox (telegram.concurrent_chats)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="time each Bot API call takes, as a round trip to Telegram would")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="tusoi-bench-", dir=args.dir) as tmp:
         workdir = Path(tmp)
-        run, fake = await run_flow(workdir, args.members)
+        run, fake = await run_flow(workdir, args.members, args.mode, args.latency_ms / 1000,
+                                   args.concurrent_chats)
         qids = [f"q{i:02d}" for i in range(27)]
         full = await run_baseline(workdir, args.members, run.answers_sent, qids, durable=True)
         normal = await run_baseline(workdir, args.members, run.answers_sent, qids, durable=False)

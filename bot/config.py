@@ -81,6 +81,12 @@ class TelegramSettings:
     bot_username: str = ""
     poll_timeout: int = 30
     concurrent_chats: int = 64
+    reply_retry_ms: list[int] = field(default_factory=lambda: [500, 1000, 2000])
+
+    @property
+    def reply_delays(self) -> tuple[float, ...]:
+        """Seconds to wait before each new try of a reply Telegram did not take."""
+        return tuple(ms / 1000 for ms in self.reply_retry_ms)
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ def _section(cls: type, raw: Any, where: str, source: str) -> Any:
             raise ConfigError("unknown_key", source=source, key=f"{where}.{key}",
                               known=sorted(known))
         expected = hints[key]
-        if get_origin(expected) is list:  # reminders.nudge_days, review.other_forms
+        if get_origin(expected) is list:  # nudge_days, other_forms, reply_retry_ms
             (item,) = get_args(expected)
             ok = isinstance(value, list) and all(
                 isinstance(v, item) and not isinstance(v, bool) for v in value)
@@ -213,6 +219,8 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
     _check_reminders(settings.reminders, source)
     if settings.telegram.concurrent_chats < 1:
         raise ConfigError("not_positive", source=source, key="telegram.concurrent_chats")
+    if any(ms < 0 for ms in settings.telegram.reply_retry_ms):
+        raise ConfigError("negative", source=source, key="telegram.reply_retry_ms")
     return settings
 
 

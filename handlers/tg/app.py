@@ -86,8 +86,9 @@ def build_application(
 
 
 @asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Inbox]:
-    """``app`` running with its inbox polling, for the duration of the block.
+async def running(app: Application, *, poll: bool = True) -> AsyncIterator[Inbox]:
+    """``app`` running with its inbox polling (unless ``poll`` is False: a benchmark hands
+    updates to ``Inbox.accept`` itself), for the duration of the block.
 
     The order matters on the way down: stop fetching, let what is in flight finish
     (``app.stop``), write the last done marks, then close the database (``post_shutdown``).
@@ -99,7 +100,7 @@ async def running(app: Application) -> AsyncIterator[Inbox]:
             await app.post_init(app)  # opens the database (PTB's run_polling used to call it)
         await app.start()
         try:
-            await inbox.start(app)
+            await inbox.start(app, poll=poll)
             yield inbox
         finally:
             await inbox.stop_polling()

@@ -21,7 +21,8 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, template: str
         return
     core: Core = context.bot_data["core"]
     text = core.renderer.render(template, {})
-    await patiently(lambda: context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML))
+    await patiently(lambda: context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML),
+                    core.settings.telegram.reply_delays)
 
 
 async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

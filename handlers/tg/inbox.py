@@ -50,6 +50,9 @@ CHANNEL = "telegram"
 # A row still pending at this many starts is set aside: it is what keeps the bot from running.
 MAX_STARTS = 3
 KEEP_DONE = timedelta(days=7)  # Telegram redelivers an unconfirmed update for a day at most
+# Done marks are written at most this often (seconds): one durable commit for all the updates
+# finished meanwhile. A crash forgets at most these marks, and those updates are shown again.
+FLUSH_AFTER = 0.1
 
 
 def chat_key(update: object) -> str:
@@ -250,6 +253,7 @@ class Inbox:
     async def _flush_loop(self) -> None:
         while True:
             await self._done_event.wait()
+            await asyncio.sleep(FLUSH_AFTER)  # gather the marks of a busy moment in one commit
             self._done_event.clear()
             await self.flush()
 

@@ -25,6 +25,10 @@ def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
     return core
 
 
+def _delays(context: ContextTypes.DEFAULT_TYPE) -> tuple[float, ...]:
+    return _core(context).settings.telegram.reply_delays
+
+
 def _incoming(update: Update, **kwargs: object) -> Incoming:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:  # the handlers' filters only pass updates with both
@@ -45,7 +49,7 @@ async def _reply(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming, chat_id
     apology asking them to try again, which would store it twice)."""
     core = _core(context)
     if not await deliver(context.bot, chat_id, core.renderer, screens, pressed,
-                         on_receipt=core.service.delivered):
+                         on_receipt=core.service.delivered, delays=_delays(context)):
         await core.service.reply_lost(incoming)
 
 
@@ -65,7 +69,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     try:  # only stops the spinner: the press counts even when this fails
-        await patiently(query.answer)
+        await patiently(query.answer, _delays(context))
     except TelegramError as exc:  # "query is too old" after a restart, or Telegram is down
         log.info("callback query not answered: %s", type(exc).__name__)
     press = decode_press(query.data or "") or Press("forged")
@@ -96,8 +100,8 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html: str) -> Message | None:
     try:
-        return await patiently(lambda: context.bot.send_message(chat_id, html,
-                                                                parse_mode=ParseMode.HTML))
+        return await patiently(lambda: context.bot.send_message(
+            chat_id, html, parse_mode=ParseMode.HTML), _delays(context))
     except TelegramError:
         return None
 
@@ -111,8 +115,8 @@ async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     core = _core(context)
     document = message.document
     if document is not None and (document.file_size or 0) <= MAX_UPLOAD:
-        file = await patiently(document.get_file)
-        content = bytes(await patiently(file.download_as_bytearray))
+        file = await patiently(document.get_file, _delays(context))
+        content = bytes(await patiently(file.download_as_bytearray, _delays(context)))
         incoming = _incoming(update, document=Document(document.file_name or "tep", content))
     else:
         kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), "other")

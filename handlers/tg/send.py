@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
@@ -27,7 +27,7 @@ CHANNEL = "telegram"
 T = TypeVar("T")
 
 # Seconds to wait before each new try of a reply that failed with a 5xx, a timeout or a
-# dropped connection. Bounded: after the last, the reply counts as lost.
+# dropped connection (``telegram.reply_retry_ms``). After the last, the reply counts as lost.
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 # A tag, an entity, or one character: the units rendered HTML may be cut between.
@@ -35,10 +35,11 @@ _TOKEN = re.compile(r"<[^<>]*>|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);|.", re.DOT
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)")
 
 
-async def patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``, tried again within ``RETRY_DELAYS`` when Telegram did not take it (5xx,
+async def patiently(call: Callable[[], Awaitable[T]],
+                    delays: Sequence[float] = RETRY_DELAYS) -> T:
+    """``call()``, tried again after each of ``delays`` when Telegram did not take it (5xx,
     timeout, connection). A refusal (400, 403) is final and raised at once."""
-    for delay in (*RETRY_DELAYS, None):
+    for delay in (*delays, None):
         try:
             return await call()
         except BadRequest:  # a subclass of NetworkError, but no retry makes it valid
@@ -64,6 +65,8 @@ def html_chunks(text: str, limit: int) -> list[str]:
     preferring a line break, then a space; tags open at a cut are closed at the end of the
     piece and opened again at the start of the next.
     """
+    if _units(text) <= limit:
+        return [text]
     tokens = _TOKEN.findall(text)
     pieces: list[str] = []
     opened: list[str] = []  # tags open at the start of the piece being built
@@ -129,7 +132,8 @@ def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
     ])
 
 
-async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen) -> None:
+async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
+                      delays: Sequence[float] = RETRY_DELAYS) -> None:
     """Every part of ``screen`` to ``chat_id``; raises if a part finally failed."""
     text = renderer.html(screen)
     markup = keyboard(renderer, screen)
@@ -139,7 +143,7 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
         await patiently(lambda: bot.send_document(
             chat_id, InputFile(document.content, filename=document.filename),
             caption=caption or None, parse_mode=ParseMode.HTML,
-            reply_markup=None if rest else markup))
+            reply_markup=None if rest else markup), delays)
         pieces = html_chunks("\n".join(rest), MessageLimit.MAX_TEXT_LENGTH) if rest else []
     else:
         pieces = html_chunks(text, MessageLimit.MAX_TEXT_LENGTH)
@@ -147,7 +151,7 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
         last = index == len(pieces) - 1
         await patiently(functools.partial(bot.send_message, chat_id, piece,
                                           parse_mode=ParseMode.HTML,
-                                          reply_markup=markup if last else None))
+                                          reply_markup=markup if last else None), delays)
 
 
 async def deliver(
@@ -157,6 +161,7 @@ async def deliver(
     screens: list[Screen],
     pressed: Message | None = None,
     on_receipt: Callable[[str], Awaitable[None]] | None = None,
+    delays: Sequence[float] = RETRY_DELAYS,
 ) -> bool:
     """Send every screen: replies to ``chat_id``, notifications to their accounts.
 
@@ -171,7 +176,7 @@ async def deliver(
                 if account.channel != CHANNEL:
                     continue
                 try:
-                    await send_screen(bot, int(account.external_id), renderer, screen)
+                    await send_screen(bot, int(account.external_id), renderer, screen, delays)
                 except Forbidden:
                     log.warning("member %s has blocked the bot", account.member_id)
                 except TelegramError as exc:  # stored all the same; the officer's desk has it
@@ -181,7 +186,7 @@ async def deliver(
         if not replies_ok:
             continue
         try:
-            await _reply(bot, chat_id, renderer, screen, pressed)
+            await _reply(bot, chat_id, renderer, screen, pressed, delays)
         except TelegramError as exc:
             log.warning("reply not delivered (%s); the member will be shown where they stand",
                         type(exc).__name__)
@@ -193,12 +198,12 @@ async def deliver(
 
 
 async def _reply(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
-                 pressed: Message | None) -> None:
+                 pressed: Message | None, delays: Sequence[float]) -> None:
     if screen.replaces_pressed and pressed is not None:
         try:
             await patiently(lambda: pressed.edit_text(
-                renderer.html(screen), parse_mode=ParseMode.HTML, reply_markup=None))
+                renderer.html(screen), parse_mode=ParseMode.HTML, reply_markup=None), delays)
             return
         except BadRequest as exc:  # too old, deleted, or the same text: say it anew
             log.info("could not edit the pressed message: %s", exc.message)
-    await send_screen(bot, chat_id, renderer, screen)
+    await send_screen(bot, chat_id, renderer, screen, delays)
