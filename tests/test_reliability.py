@@ -229,6 +229,22 @@ async def test_problem_11_a_press_on_a_message_without_keyboard_makes_no_400(bot
     assert [c.method for c in bot.api.calls() if c.status == 400] == []
 
 
+async def test_a_press_on_a_message_too_old_to_reach_is_still_answered(
+    bot: TgBot,
+) -> None:
+    """Telegram sends such a press with an "inaccessible" message (date 0, no content)."""
+    first = await linked_member(bot, MEMBER)
+    update = bot.api.user_press(MEMBER, first["message_id"], button_data(first, "Không có"))
+    old = {"update_id": update["update_id"] + 1000, "callback_query": {
+        **update["callback_query"], "id": "old-press",
+        "message": {"chat": update["callback_query"]["message"]["chat"],
+                    "message_id": first["message_id"], "date": 0}}}
+    await bot.settle(update, MEMBER)
+    replies = await bot.settle(bot.api.push_update(old), MEMBER)
+    assert "thuộc một câu hỏi cũ" in texts(replies) and Q2 in replies[-1]["text"]
+    assert [c.method for c in bot.api.calls() if c.status != 200] == []
+
+
 async def test_problem_11_a_members_forged_bundle_button_shows_no_progress(bot: TgBot) -> None:
     """Before: «⏳ Đang tổng hợp…» came first, then the refusal."""
     first = await linked_member(bot, MEMBER)

@@ -42,7 +42,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from handlers.tg.limits import retry_seconds
 from handlers.wiring import Core
-from storage.inbox import Arrival, InboxRow, InboxStore
+from storage.inbox import Arrival, InboxStore
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +204,18 @@ class Inbox:
         waiting = [r for r in rows if r.attempts <= MAX_STARTS]
         if waiting:
             log.warning("%d update(s) received before the restart are handled now", len(waiting))
+        unreadable = []
         for row in waiting:
-            self._enqueue(self._item(row))
-
-    def _item(self, row: InboxRow) -> _Item:
-        if self.app is None:
-            raise RuntimeError("Inbox.start first")
-        update = Update.de_json(json.loads(row.payload), self.app.bot)
-        return _Item(row.id, row.chat_key, update)
+            try:
+                update = Update.de_json(json.loads(row.payload), self.app.bot)
+            except Exception:  # e.g. stored by another version: never worth a crash loop
+                log.exception("inbox row %d (update %s) cannot be read", row.id, row.update_key)
+                unreadable.append(row.id)
+                continue
+            self._enqueue(_Item(row.id, row.chat_key, update))
+        if unreadable:
+            async with self.core.db.transaction():
+                await self.store.set_aside(unreadable, now)
 
     # ------------------------------------------------------------------ handing over
 
