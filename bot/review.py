@@ -876,7 +876,7 @@ class ReviewService:
                         "pending": 0, "text": "" if shown is None else shown["text"],
                         "skipped": last.skipped}
         return Screen("review/where_you_stand", {
-            "lost": review.reply_lost, "typed": typed or "", "recorded": recorded,
+            "lost": review.reply_lost, "unapplied": typed or "", "recorded": recorded,
             "summary": on_screen == SUMMARY_CURSOR,
         })
 

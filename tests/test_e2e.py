@@ -212,8 +212,9 @@ async def test_member_walks_through_survives_sigkill_and_gets_a_word_draft(tmp_p
 
             bot.start()
             await api.wait_for_call("setMyCommands", count=2, timeout=30)
-            # The in-flight update is delivered again and handled exactly once.
-            await member.replies(len(member.messages()), settle="Đã ghi")
+            # The in-flight update is delivered again and handled exactly once. (Updates handled
+            # but not yet marked done are shown again first: «Đã ghi …», the question.)
+            await member.replies(len(member.messages()), settle="2 đoạn")
             await member.send("/tieptuc", settle="Hỏi thêm về biểu hiện 2.5")
             after = db_answers(db)
             assert after == before_kill  # every committed answer intact, nothing doubled
