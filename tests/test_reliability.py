@@ -334,7 +334,7 @@ async def test_problem_12_a_csv_cell_over_128_kb_is_refused_clearly(bot: TgBot) 
     content = ("Họ và tên,Ngày sinh,Lãnh đạo\n" + "A" * 140_000 + ",01/01/1970,\n").encode()
     shown = texts(await bot.settle(
         bot.api.user_document(SECRETARY, "ds.csv", content, "text/csv"), SECRETARY))
-    assert "một ô dài hơn 100.000 ký tự" in shown
+    assert "một ô dài hơn 131.072 ký tự" in shown
     assert await bot.count("members") == 3
 
 
