@@ -139,14 +139,20 @@ async def finish(bot: TgBot, user_id: int) -> JSONDict:
     message = bot.api.sent_messages(user_id)[-1]
     for _ in range(27):
         message = with_buttons(await bot.press_label(user_id, message, "Không có biểu hiện"))
-    for _ in range(40):
+    for _ in range(50):
         text, markup = message["text"], str(message.get("reply_markup"))
         if "Xem lại bản kiểm điểm" in text:
             return message
         if "Hoàn thành tốt nhiệm vụ" in markup:
             replies = await bot.press_label(user_id, message, "Hoàn thành tốt nhiệm vụ")
-        elif "Gõ một số" in text:
-            replies = await bot.text(user_id, "82")
+        elif "Không lập" in markup:
+            replies = await bot.press_label(user_id, message, "Không lập")
+        elif "Đã khắc phục hết" in markup:
+            replies = await bot.press_label(user_id, message, "Đã khắc phục hết")
+        elif "'Có'" in markup:
+            replies = await bot.press_label(user_id, message, "Có")
+        elif "Gõ một số" in text:  # part B: 24/30 and 58/70
+            replies = await bot.text(user_id, "24" if "đến 30" in text else "58")
         elif "Dùng nội dung gợi ý" in markup:
             replies = await bot.press_label(user_id, message, "Dùng nội dung gợi ý")
         elif "Không có nội dung này" in markup:
@@ -214,7 +220,7 @@ async def test_problem_8_a_long_answer_without_spaces_full_of_ampersands_is_show
     assert all(c.status == 200 for c in bot.api.calls("sendMessage"))
     assert answer in "".join(m["text"] for m in pieces)
     await bot.press_label(MEMBER, pieces[-1], "Dùng nội dung gợi ý")
-    assert (await bot.answers())["f-ii1"] == f"- Biểu hiện 1.1: {answer}"
+    assert (await bot.answers())["a-ii1"] == f"- Biểu hiện 1.1: {answer}"
 
 
 # ------------------------------------------------------------- 11. noise and forgeries
