@@ -45,8 +45,8 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from bot.config import DatabaseSettings, Settings, TelegramSettings
-from bot.screens import decode_press
 from handlers.tg.app import build_application
+from handlers.tg.send import decode_press
 from handlers.wiring import Core, build_core
 from storage.db import Database
 from storage.store import SqliteStore

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_reminders.py --members 50000 --rate 1000 --in-flight 100
 
-What runs: the production ``ReminderSender`` and ``Core.replan`` on a fresh SQLite file (WAL,
+What runs: the production outbox ``Sender`` (``bot.delivery``) with the Telegram transport, and ``Core.replan`` on a fresh SQLite file (WAL,
 synchronous=FULL), sending through PTB's ``ExtBot`` with ``AIORateLimiter`` at ``--rate``
 messages/s, over real HTTP to ``tests/fakebotapi.FakeBotApi``. The fake server runs in a child
 process so it does not share the bot's CPU. Printed: planning time (the pure planner alone and
@@ -34,7 +34,8 @@ from telegram.request import HTTPXRequest
 
 from bot.config import DatabaseSettings, ReminderConfig, Settings, TelegramSettings
 from bot.reminders import Recipient, RoundDates, collective_due, plan
-from handlers.tg.reminders import ReminderSender
+from bot.delivery import Sender, SenderSettings
+from handlers.tg.transport import TelegramTransport
 from handlers.wiring import build_core
 
 FIRST_CHAT = 10_000_000
@@ -85,7 +86,7 @@ async def run(args: argparse.Namespace, workdir: Path, base_url: str) -> dict[st
                                       in_flight=args.in_flight, quiet_start="00:00",
                                       quiet_end="00:00"),
     )
-    core = build_core(settings, FixedClock())  # type: ignore[arg-type]
+    core = build_core(settings, FixedClock())
     await core.open()
     try:
         n = args.members
@@ -127,12 +128,17 @@ async def run(args: argparse.Namespace, workdir: Path, base_url: str) -> dict[st
                      request=HTTPXRequest(connection_pool_size=256),
                      rate_limiter=AIORateLimiter(overall_max_rate=args.rate, max_retries=3))
         async with bot:
-            sender = ReminderSender(core, bot, batch=args.batch)
+            sender = Sender(core.outbox, core.clock.now, core.reminder_settings,
+                            SenderSettings(in_flight=args.in_flight, batch=args.batch,
+                                           rate_per_second=args.rate),
+                            collective_due=core.delivery.sender.collective_due,
+                            rules=core.service.rules)
+            sender.add(TelegramTransport(bot, core.renderer))
             t0 = time.perf_counter()
             report = await sender.run()
             send_total = time.perf_counter() - t0
         async with conn.execute(
-                "SELECT status, COUNT(*) FROM reminders WHERE kind = 'invite' GROUP BY status") as cur:
+                "SELECT status, COUNT(*) FROM outbox WHERE kind = 'invite' GROUP BY status") as cur:
             by_status = {row[0]: row[1] for row in await cur.fetchall()}
         return {"planned": planned, "plan_pure": plan_pure, "plan_total": plan_total,
                 "replan_total": replan_total, "send_total": send_total, "report": report,

@@ -68,6 +68,11 @@ class Member:
     standing: Standing | None = None  # exempted or suspended: not reviewed
 
 
+def is_officer(member: Member) -> bool:
+    """An active secretary or deputy: they get the cell's desk besides their own review."""
+    return member.active and member.role in (Role.SECRETARY, Role.DEPUTY)
+
+
 @dataclass(frozen=True)
 class Account:
     """A member's identity on one channel (Telegram user id, console, Zalo chat id)."""
@@ -75,6 +80,20 @@ class Account:
     channel: str
     external_id: str
     member_id: int
+
+
+@dataclass(frozen=True)
+class Who:
+    """The account a message came from, as the core needs it when the message arrives: its
+    member, the menu last shown to it (JSON, see ``bot.menus``), when it was last used and
+    when the member's most recently used account was, and whether it had blocked the bot."""
+
+    account: Account
+    member: Member
+    menu: str | None = None
+    last_seen_at: datetime | None = None
+    latest_seen: datetime | None = None
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)

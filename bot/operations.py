@@ -14,7 +14,7 @@ once the transaction has committed. A mistake is an ``OperationError`` carrying 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from bot.deadlines import RoundDeadlines, compute_deadlines
 from bot.invites import hash_code, new_code
 from bot.models import Category, Cell, Member, Role, Round, Standing
-from bot.ports import Clock, OperatorStore
+from bot.ports import Clock, InviteLinks, OperatorStore
 from bot.reminders import local_day
 from bot.roster import (
     RosterPreview, RosterRow, Unrecognised, format_date, parse_category, parse_date,
@@ -75,8 +75,9 @@ class OperationSettings:
     rules: RuleBook | None = None  # who is reviewed (366 Điều 5): not invited when not
     # The default title of a round reviewing a given year (a template, rendered by wiring).
     round_title: Callable[[int], str] = str
-    # The link a new member opens to join, per channel; None where there is no such link.
-    invite_link: Callable[[str], str | None] = lambda code: None
+    # The links a new member may open to join (one per channel that has such links, e.g.
+    # Telegram's t.me deep link). On every channel the code can also be typed.
+    invite_links: Sequence[InviteLinks] = ()
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,16 @@ class Invite:
     member_id: int
     name: str
     code: str
-    link: str | None
+    links: Mapping[str, str]  # channel -> the link to open, for channels that have one
     expires: datetime  # UTC
 
+    @property
+    def link(self) -> str | None:
+        return next(iter(self.links.values()), None)
+
     def context(self) -> dict[str, Any]:
-        return {"name": self.name, "code": self.code, "link": self.link, "expires": self.expires}
+        return {"name": self.name, "code": self.code, "link": self.link,
+                "links": dict(self.links), "expires": self.expires}
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,12 @@ class Operations:
         code = new_code()
         expires = now + self.settings.invite_ttl
         await self.store.add_invite(member.id, hash_code(code), now, expires)
-        return Invite(member.id, member.full_name, code, self.settings.invite_link(code), expires)
+        return Invite(member.id, member.full_name, code, self.invite_links(code), expires)
+
+    def invite_links(self, code: str) -> dict[str, str]:
+        """channel -> link, for every channel whose invite can be a link."""
+        return {links.channel: link for links in self.settings.invite_links
+                if (link := links.link_for(code)) is not None}
 
     async def revoke_invites(self, member: Member) -> None:
         await self.store.revoke_invites(member.id, self.clock.now())

@@ -1,91 +1,149 @@
-"""What the core asks an adapter to show, and what an adapter tells the core.
+"""What the core asks a channel to show, and what a channel tells the core.
 
 The core never formats a sentence: a ``Screen`` names a template under
-``templates/messages`` and the facts it needs. Buttons carry short ASCII actions so the
-same screen works as Telegram inline buttons and as typed words on text-only channels.
+``templates/messages`` and the facts it needs. A ``Button`` carries a ``Press``: what
+happens when it is chosen, on any channel. A channel with buttons shows them; a channel
+without (console, Zalo) lets the person type the choice's number (``Screen.choices``) or
+a keyword (``templates/labels.toml``): every button has a typed route.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-
-from bot.models import Account
 
 if TYPE_CHECKING:
     from bot.roster import RosterPreview
 
-# Button actions. Kept short: they travel in Telegram's 64-byte callback_data.
-ANSWER = "a"
-BACK = "back"
-SKIP = "skip"
-PAUSE = "pause"
-RESUME = "go"
-OFFICIAL = "off"
-DONE = "done"
-KEEP = "keep"
-CLEAR = "clr"
-SUMMARY = "sum"
-SUBMIT = "sub"
-HELP = "help"
-LINK = "link"
-DESK = "s"  # the secretary's desk; the sub-action travels in the qid field
-NONE = "none"  # «không có» typed: the answer itself, or nothing to report (never a button)
-ACTIONS = frozenset(
-    {ANSWER, BACK, SKIP, PAUSE, RESUME, OFFICIAL, DONE, KEEP, CLEAR, SUMMARY, SUBMIT, HELP, DESK}
-)
+
+class Action(StrEnum):
+    """What a press or a typed word asks of the core. The values are short ASCII codes:
+    a channel may carry them in its own button data."""
+
+    ANSWER = "a"
+    BACK = "back"
+    SKIP = "skip"
+    PAUSE = "pause"
+    RESUME = "go"
+    OFFICIAL = "off"
+    DONE = "done"
+    KEEP = "keep"
+    CLEAR = "clr"
+    SUMMARY = "sum"
+    SUBMIT = "sub"
+    HELP = "help"
+    LINK = "link"
+    DESK = "s"  # the secretary's desk: ``Press.desk`` says which action
+    NONE = "none"  # «không có» typed: the answer itself, or nothing to report (never a button)
+    FORGED = "forged"  # a press no button of this bot could have made
+    UNKNOWN = "unknown"  # a command nobody knows
+
+
+class DeskAction(StrEnum):
+    """The secretary's desk. ``Press.target`` is the member acted on (or the roster upload
+    for ROSTER_OK / ROSTER_NO)."""
+
+    TRACKER = "trk"
+    COLLECTIVE = "col"
+    CANCEL = "cnl"
+    REMIND_ALL = "rall"
+    BUNDLE = "bnd"
+    ROSTER_OK = "rok"
+    ROSTER_NO = "rno"
+    MEMBER = "mem"
+    REMIND = "rem"
+    INVITE = "inv"
+    REVOKE = "rvk"
+    CATEGORY = "cat"
+    SET_CATEGORY = "setc"
+    SET_STANDING = "sets"
+    REMOVE = "del"
+    CONFIRM_REMOVE = "dely"
+    POINT = "pnt"
+    DRAFT = "drf"
+    RETURN = "ret"
+    ACCEPT = "acc"
+
+
+# Desk actions that need no target member.
+CELL_WIDE = frozenset({DeskAction.TRACKER, DeskAction.COLLECTIVE, DeskAction.CANCEL,
+                       DeskAction.REMIND_ALL, DeskAction.BUNDLE})
+
+
+@dataclass(frozen=True)
+class Press:
+    """A choice: a button pressed, a number or keyword typed, a command.
+
+    ``review_id`` and ``qid`` let the core recognise a stale or forged answer. A desk press
+    names its ``desk`` action and the ``target`` member (or roster upload).
+    """
+
+    action: Action
+    review_id: int = 0
+    qid: str = ""
+    arg: str = ""
+    desk: DeskAction | None = None
+    target: int = 0
+
+
+def desk_press(desk: DeskAction, target: int = 0, arg: str = "") -> Press:
+    return Press(Action.DESK, arg=arg, desk=desk, target=target)
 
 
 @dataclass(frozen=True)
 class Button:
-    """One choice offered to the member.
-
-    ``label`` is a key in ``templates/labels.toml`` unless ``text`` is given (option
-    labels come from the checklist pack). ``review_id`` and ``qid`` let the core
-    recognise a stale or forged press.
-    """
+    """One choice offered. ``label`` is a key in ``templates/labels.toml`` unless ``text``
+    is given (option labels come from the checklist pack)."""
 
     label: str
-    action: str
-    review_id: int = 0
-    qid: str = ""
-    arg: str = ""
+    press: Press
     text: str | None = None
+
+    @property
+    def action(self) -> Action:
+        return self.press.action
+
+
+@dataclass(frozen=True)
+class SubmissionRef:
+    """One stored version of a member's draft."""
+
+    review_id: int
+    version: int
 
 
 @dataclass(frozen=True)
 class Document:
+    """A file to hand over. ``ref`` names the stored submission it is, when it is one (a
+    channel without file sending makes a download link from it)."""
+
     filename: str
     content: bytes
+    ref: SubmissionRef | None = None
 
 
 @dataclass(frozen=True)
 class Screen:
-    """One message to send: a template, its context, buttons and an optional file.
+    """One message to the person who spoke: a template, its context, buttons, a file.
 
-    ``to`` is None for a reply to whoever spoke; otherwise the accounts to notify.
-    ``replaces_pressed`` asks the adapter to edit the message whose button was pressed
-    (Telegram) instead of sending a new one. ``receipt``, when set, is handed back to
-    ``ReviewService.delivered`` once every part of the screen has reached the person.
+    ``choices`` are the presses a typed number selects, in the order the text numbers them
+    (1, 2, …). ``ack`` marks the acknowledgement of a choice just made: a channel that can
+    edit the message whose button was pressed may show it there instead. ``receipt``, when
+    set, is handed back to ``ReviewService.delivered`` once every part reached the person.
+    Messages for anyone else go through the outbox (``bot.delivery``), never a Screen.
     """
 
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Document | None = None
-    to: tuple[Account, ...] | None = None
-    replaces_pressed: bool = False
+    choices: tuple[Press, ...] = ()
+    ack: bool = False
     receipt: str | None = None
 
-
-@dataclass(frozen=True)
-class Press:
-    """A decoded button press or command."""
-
-    action: str
-    review_id: int = 0
-    qid: str = ""
-    arg: str = ""
+    def presses(self) -> list[Press]:
+        return [b.press for row in self.buttons for b in row]
 
 
 @dataclass(frozen=True)
@@ -93,10 +151,10 @@ class Incoming:
     """One thing a person did, as any channel reports it.
 
     Exactly one of ``text``, ``press``, ``document`` (a file the person sent, e.g. a
-    roster) or ``unsupported`` is set. ``event_key`` is
-    unique per delivered update (e.g. "telegram:update:123") so a repeated delivery is
-    recognised; ``private`` is False in group chats. ``roster`` is filled in by the core
-    itself, before its transaction, with the reading of a roster file (the heavy part).
+    roster) or ``unsupported`` is set. ``event_key`` is unique per delivered update (e.g.
+    "telegram:123") so a repeated delivery is recognised; ``private`` is False in group
+    chats. ``roster`` is filled in by the core itself, before its transaction, with the
+    reading of a roster file (the heavy part).
     """
 
     channel: str
@@ -109,21 +167,3 @@ class Incoming:
     private: bool = True
     from_button: bool = False
     roster: RosterPreview | None = None
-
-
-def encode_press(button: Button) -> str:
-    """Pack a button into callback data: ``action|review|qid|arg`` (ASCII, ≤ 64 bytes)."""
-    data = f"{button.action}|{button.review_id}|{button.qid}|{button.arg}"
-    if len(data.encode()) > 64:
-        raise ValueError(f"callback data too long: {data!r}")
-    return data
-
-
-def decode_press(data: str) -> Press | None:
-    """Unpack callback data; None when it is not something this bot could have sent."""
-    parts = data.split("|")
-    # ASCII digits only ("²".isdigit() is True), and an id SQLite can hold.
-    if (len(parts) != 4 or parts[0] not in ACTIONS or not parts[1].isascii()
-            or not parts[1].isdigit() or len(parts[1]) > 18):
-        return None
-    return Press(action=parts[0], review_id=int(parts[1]), qid=parts[2], arg=parts[3])

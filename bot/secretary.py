@@ -3,6 +3,8 @@
 Every entry point takes the acting member and checks, here and nowhere else, that they
 are an officer of the target's cell (``may_manage``). A member of another cell and a
 member that does not exist get the same answer, so nothing leaks about other cells.
+Whatever the desk tells a member (a returned draft, a point, a «nhắc») is queued in the
+outbox in the same transaction (``bot.delivery``); the officer's reply is the return value.
 """
 
 from __future__ import annotations
@@ -16,25 +18,28 @@ from typing import Any
 
 from bot import flow
 from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
-from bot.checklist import Pack
-from bot.models import Category, Member, MemberProgress, Role, Round, Standing
+from bot.delivery import Notice, NoticeQueue
+from bot.errors import DeskNoRound, NoSuchMember, NotOfficer
+from bot.models import Category, Member, MemberProgress, Round, Standing, is_officer
 from bot.operations import Operations
-from bot.ports import Clock, OfficeStore
+from bot.ports import Clock, DeskStore
 from bot.proposal import propose
 from bot.roster import RosterPreview, Unrecognised, describe_file_problem, describe_problem
 from bot.roster import parse_category
 from bot.roster import parse_standing
-from bot.rules import REVIEWED, Eligibility, RuleBook, eligibility
-from bot.screens import DESK, Button, Document, Press, Screen
+from bot.rules import REVIEWED
+from bot.screens import CELL_WIDE, Button, DeskAction, Document, Press, Screen, desk_press
+from bot.state import Forms, steps_for
 from bot.text import clean_text
+from bot.words import Words
+
+__all__ = ["CATEGORY_CHOICES", "Desk", "DeskSettings", "ReadRoster", "is_officer",
+           "may_manage", "status_of"]
 
 # What the secretary may type or press on the card's "change category" screen: the three
 # categories, then the two standings that mean "not reviewed", then "normal" again.
 CATEGORY_CHOICES: tuple[Category, ...] = (Category.LEADER, Category.NO_POST, Category.OUTSIDE)
 STANDING_CHOICES: tuple[Standing | None, ...] = (Standing.EXEMPTED, Standing.SUSPENDED, None)
-
-def is_officer(member: Member) -> bool:
-    return member.active and member.role in (Role.SECRETARY, Role.DEPUTY)
 
 
 def may_manage(actor: Member, target: Member | None) -> bool:
@@ -65,131 +70,78 @@ ReadRoster = Callable[[str, bytes, int, date], Awaitable[RosterPreview]]
 @dataclass(frozen=True)
 class DeskSettings:
     bundle_texts: Mapping[str, Any] = field(default_factory=dict)  # templates/bundle.toml
-    rules: RuleBook | None = None  # data/classification.toml
     # Reads a roster file (name, bytes, max rows, today); the wiring gives one that runs in a
     # child process with a memory and time bound. None: Operations.read_roster in a thread.
     read_roster: ReadRoster | None = None
 
 
-def button(label: str, sub: str, target: int = 0) -> Button:
-    return Button(label, DESK, target, sub)
+def button(label: str, desk: DeskAction, target: int = 0, arg: str = "") -> Button:
+    return Button(label, desk_press(desk, target, arg))
+
+
+CANCEL = ((button("cancel", DeskAction.CANCEL),),)
+TRACKER = ((button("tracker", DeskAction.TRACKER),),)
+
+Handler = Callable[[Member, Press, Round | None, RosterPreview | None], Awaitable[list[Screen]]]
+OnTarget = Callable[[Member, Member, Press, Round | None], Awaitable[list[Screen]]]
 
 
 class Desk:
-    def __init__(
-        self,
-        store: OfficeStore,
-        clock: Clock,
-        checklist: Pack,
-        form_of: Callable[[Round, Member], Pack],
-        settings: DeskSettings,
-        replacements: Callable[[Member, Round], Any],
-        operations: Operations,
-    ) -> None:
+    def __init__(self, store: DeskStore, notices: NoticeQueue, clock: Clock, forms: Forms,
+                 words: Words, settings: DeskSettings, operations: Operations) -> None:
         self.store = store
+        self.notices = notices
         self.operations = operations
         self.clock = clock
-        self.checklist = checklist
-        self.form_of = form_of
+        self.forms = forms
+        self.words = words
         self.settings = settings
-        self._replacements = replacements
-
-    def eligibility(self, member: Member, round_: Round) -> Eligibility:
-        """Whether the round reviews this member (366 Điều 5, by the meeting's date)."""
-        if self.settings.rules is None:
-            return REVIEWED
-        rules = self.settings.rules.at(round_.meeting_date)
-        joined = date.fromisoformat(member.joined_on) if member.joined_on else None
-        return eligibility(rules, joined_on=joined, standing=member.standing,
-                           meeting=round_.meeting_date)
+        self._cell_wide: dict[DeskAction, Handler] = {
+            DeskAction.TRACKER: lambda a, p, r, x: self._tracker(a, r),
+            DeskAction.COLLECTIVE: lambda a, p, r, x: self._ask_collective(a, r),
+            DeskAction.CANCEL: lambda a, p, r, x: self._cancel(a),
+            DeskAction.REMIND_ALL: lambda a, p, r, x: self._remind(a, r, None),
+            DeskAction.BUNDLE: lambda a, p, r, x: self._bundle(a, r),
+            DeskAction.ROSTER_OK: lambda a, p, r, x: self._roster_decision(a, p.target, True, x),
+            DeskAction.ROSTER_NO: lambda a, p, r, x: self._roster_decision(a, p.target, False, x),
+        }
+        self._on_target: dict[DeskAction, OnTarget] = {
+            DeskAction.MEMBER: lambda a, t, p, r: self._card(a, t, r),
+            DeskAction.REMIND: lambda a, t, p, r: self._remind(a, r, t),
+            DeskAction.INVITE: lambda a, t, p, r: self._invite(t),
+            DeskAction.REVOKE: lambda a, t, p, r: self._revoke(t),
+            DeskAction.CATEGORY: lambda a, t, p, r: self._ask_category_for(a, t, r),
+            DeskAction.SET_CATEGORY: lambda a, t, p, r: self._set_category(a, t, r, p.desk,
+                                                                           p.arg),
+            DeskAction.SET_STANDING: lambda a, t, p, r: self._set_category(a, t, r, p.desk,
+                                                                           p.arg),
+            DeskAction.REMOVE: lambda a, t, p, r: self._confirm_remove(t),
+            DeskAction.CONFIRM_REMOVE: lambda a, t, p, r: self._remove(a, t),
+            DeskAction.POINT: lambda a, t, p, r: self._ask_point(a, t, r),
+            DeskAction.DRAFT: lambda a, t, p, r: self._draft(a, t, r),
+            DeskAction.RETURN: lambda a, t, p, r: self._ask_return(a, t, r),
+            DeskAction.ACCEPT: lambda a, t, p, r: self._accept(a, t, r),
+        }
 
     # ----------------------------------------------------------------- entry points
 
     async def press(self, actor: Member, press: Press,
                     roster: RosterPreview | None = None) -> list[Screen]:
-        """A desk button or command; ``press.review_id`` carries the target's id. ``roster``
-        is the roster being confirmed, read beforehand (``preview``)."""
+        """A desk button, command, or typed number or keyword. ``roster`` is the roster
+        being confirmed, read beforehand (``preview``)."""
         if not is_officer(actor):
-            return [Screen("secretary/not_officer")]
+            raise NotOfficer()
+        if press.desk is None:
+            raise NoSuchMember()
         round_ = await self.store.open_round(actor.cell_id)
-        sub, target_id = press.qid, press.review_id
-        if sub == "trk":
-            return [await self._tracker(actor, round_)]
-        if sub == "col":
-            if round_ is None:
-                return [Screen("secretary/no_round")]
-            await self.store.set_officer_prompt(actor.id, "collective", None, self.clock.now())
-            return [Screen("secretary/ask_collective", buttons=((button("cancel", "cnl"),),))]
-        if sub == "cnl":
-            await self.store.set_officer_prompt(actor.id, None, None, self.clock.now())
-            return [Screen("secretary/cancelled")]
-        if sub == "rall":
-            return await self._remind(actor, round_, None)
-        if sub == "bnd":
-            return await self._bundle(actor, round_)
-        if sub in ("rok", "rno"):
-            return await self._roster_decision(actor, target_id, sub == "rok", roster)
-        target = await self.store.member(target_id)
+        if press.desk in CELL_WIDE or press.desk in (DeskAction.ROSTER_OK, DeskAction.ROSTER_NO):
+            return await self._cell_wide[press.desk](actor, press, round_, roster)
+        target = await self.store.member(press.target)
         if target is None or not may_manage(actor, target):
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         if not target.active:
             return [Screen("secretary/member_removed", {"name": target.full_name})]
-        match sub:
-            case "mem":
-                return [await self._card(actor, target, round_)]
-            case "rem":
-                return await self._remind(actor, round_, target)
-            case "inv":
-                return await self._invite(target)
-            case "rvk":
-                await self.operations.revoke_invites(target)
-                return [Screen("secretary/invite_revoked", {"name": target.full_name})]
-            case "cat":
-                await self.store.set_officer_prompt(actor.id, "category", target.id,
-                                                    self.clock.now())
-                return [self._ask_category(target, round_)]
-            case "setc" | "sets":
-                return await self._set_category(actor, target, round_, sub, press.arg)
-            case "del":
-                return [Screen("secretary/confirm_remove", {"name": target.full_name},
-                               buttons=((button("confirm_remove", "dely", target.id),
-                                         button("cancel", "cnl")),))]
-            case "dely":
-                await self.operations.remove_member(target.id, actor.id)
-                return [Screen("secretary/removed", {"name": target.full_name})]
-        if round_ is None:
-            return [Screen("secretary/no_round")]
-        review = await self.store.review_for(round_.id, target.id)
-        match sub:
-            case "pnt":
-                await self.store.set_officer_prompt(actor.id, "point", target.id, self.clock.now())
-                return [Screen("secretary/ask_point", {"name": target.full_name},
-                               buttons=((button("cancel", "cnl"),),))]
-        if sub not in ("drf", "ret", "acc"):
-            return [Screen("secretary/no_such_member")]
-        if review is None or not review.submitted_version:
-            return [Screen("secretary/no_draft", {"name": target.full_name})]
-        match sub:
-            case "drf":
-                submission = await self.store.latest_submission(review.id)
-                if submission is None:
-                    return [Screen("secretary/no_draft", {"name": target.full_name})]
-                await self.store.log_access(actor.id, "view_draft", target.id, self.clock.now())
-                return [Screen("secretary/draft", {"name": target.full_name,
-                                                   "version": submission.version},
-                               document=Document(submission.filename, submission.docx))]
-            case "ret":
-                await self.store.set_officer_prompt(actor.id, "return", target.id, self.clock.now())
-                return [Screen("secretary/ask_comment", {"name": target.full_name},
-                               buttons=((button("cancel", "cnl"),),))]
-            case "acc":
-                await self.store.set_decision(review.id, "accepted", None, actor.id,
-                                              self.clock.now())
-                await self.store.log_access(actor.id, "accept", target.id, self.clock.now())
-                notice = await self._to_member(target, "review/accepted",
-                                               {"version": review.submitted_version})
-                return [Screen("secretary/accepted", {"name": target.full_name}), *notice]
-        return [Screen("secretary/no_such_member")]
+        return await self._on_target[press.desk](actor, target, press, round_)
 
     async def text(self, actor: Member, kind: str, target_id: int | None,
                    raw: str) -> list[Screen]:
@@ -203,91 +155,168 @@ class Desk:
         round_ = await self.store.open_round(actor.cell_id)
         await self.store.set_officer_prompt(actor.id, None, None, now)
         if round_ is None or not is_officer(actor):
-            return [Screen("secretary/no_round")]
+            raise DeskNoRound()
         if kind == "collective":
             await self.store.add_collective_shortcoming(round_.id, text, actor.id, now)
             return [Screen("secretary/collective_added")]
         target = await self.store.member(target_id or 0)
         if not may_manage(actor, target) or target is None or not target.active:
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         if kind == "point":
-            await self.store.add_review_item(round_.id, target.id, "suggestion", text, actor.id, now)
-            notice = await self._to_member(target, "review/new_point", {})
-            return [Screen("secretary/point_added", {"name": target.full_name}), *notice]
+            await self.store.add_review_item(round_.id, target.id, "suggestion", text, actor.id,
+                                             now)
+            await self._tell(target, "review/new_point", {}, round_)
+            return [Screen("secretary/point_added", {"name": target.full_name})]
         review = await self.store.review_for(round_.id, target.id)
         if kind == "return" and review is not None and review.submitted_version:
             await self.store.set_decision(review.id, "returned", text, actor.id, now)
             await self.store.log_access(actor.id, "return", target.id, now)
-            notice = await self._to_member(target, "review/returned",
-                                           {"comment": text, "version": review.submitted_version})
-            return [Screen("secretary/returned", {"name": target.full_name}), *notice]
+            await self._tell(target, "review/returned",
+                             {"comment": text, "version": review.submitted_version}, round_)
+            return [Screen("secretary/returned", {"name": target.full_name})]
         return [Screen("secretary/no_draft", {"name": target.full_name})]
+
+    # ----------------------------------------------------------------- simple actions
+
+    async def _ask_collective(self, actor: Member, round_: Round | None) -> list[Screen]:
+        if round_ is None:
+            raise DeskNoRound()
+        await self.store.set_officer_prompt(actor.id, "collective", None, self.clock.now())
+        return [Screen("secretary/ask_collective", buttons=CANCEL)]
+
+    async def _cancel(self, actor: Member) -> list[Screen]:
+        await self.store.set_officer_prompt(actor.id, None, None, self.clock.now())
+        return [Screen("secretary/cancelled")]
+
+    async def _revoke(self, target: Member) -> list[Screen]:
+        await self.operations.revoke_invites(target)
+        return [Screen("secretary/invite_revoked", {"name": target.full_name})]
+
+    async def _confirm_remove(self, target: Member) -> list[Screen]:
+        return [Screen("secretary/confirm_remove", {"name": target.full_name},
+                       buttons=((button("confirm_remove", DeskAction.CONFIRM_REMOVE, target.id),
+                                 button("cancel", DeskAction.CANCEL)),))]
+
+    async def _remove(self, actor: Member, target: Member) -> list[Screen]:
+        await self.operations.remove_member(target.id, actor.id)
+        return [Screen("secretary/removed", {"name": target.full_name})]
+
+    async def _ask_point(self, actor: Member, target: Member,
+                         round_: Round | None) -> list[Screen]:
+        if round_ is None:
+            raise DeskNoRound()
+        await self.store.set_officer_prompt(actor.id, "point", target.id, self.clock.now())
+        return [Screen("secretary/ask_point", {"name": target.full_name}, buttons=CANCEL)]
+
+    async def _submitted(self, target: Member, round_: Round | None) -> tuple[Round, int, int]:
+        """The round, the target's review id and submitted version; ``no_draft`` if none."""
+        if round_ is None:
+            raise DeskNoRound()
+        review = await self.store.review_for(round_.id, target.id)
+        if review is None or not review.submitted_version:
+            raise _NoDraft(target.full_name)
+        return round_, review.id, review.submitted_version
+
+    async def _draft(self, actor: Member, target: Member,
+                     round_: Round | None) -> list[Screen]:
+        try:
+            _, review_id, _ = await self._submitted(target, round_)
+        except _NoDraft as missing:
+            return [missing.screen()]
+        submission = await self.store.latest_submission(review_id)
+        if submission is None:
+            return [Screen("secretary/no_draft", {"name": target.full_name})]
+        await self.store.log_access(actor.id, "view_draft", target.id, self.clock.now())
+        return [Screen("secretary/draft", {"name": target.full_name,
+                                           "version": submission.version},
+                       document=Document(submission.filename, submission.docx))]
+
+    async def _ask_return(self, actor: Member, target: Member,
+                          round_: Round | None) -> list[Screen]:
+        try:
+            await self._submitted(target, round_)
+        except _NoDraft as missing:
+            return [missing.screen()]
+        await self.store.set_officer_prompt(actor.id, "return", target.id, self.clock.now())
+        return [Screen("secretary/ask_comment", {"name": target.full_name}, buttons=CANCEL)]
+
+    async def _accept(self, actor: Member, target: Member,
+                      round_: Round | None) -> list[Screen]:
+        try:
+            open_round, review_id, version = await self._submitted(target, round_)
+        except _NoDraft as missing:
+            return [missing.screen()]
+        now = self.clock.now()
+        await self.store.set_decision(review_id, "accepted", None, actor.id, now)
+        await self.store.log_access(actor.id, "accept", target.id, now)
+        await self._tell(target, "review/accepted", {"version": version}, open_round)
+        return [Screen("secretary/accepted", {"name": target.full_name})]
 
     # ----------------------------------------------------------------- views
 
-    async def _lines(self, actor: Member, round_: Round) -> list[dict[str, Any]]:
-        lines = []
-        for line in await self.store.progress(actor.cell_id, round_.id):
-            status = self.eligibility(line.member, round_)
-            if not status.reviewed:
-                lines.append({"id": line.member.id, "name": line.member.full_name,
-                              "status": "not_reviewed", "reason": status.reason,
-                              "until": status.until, "answered": 0, "total": 0,
-                              "unreachable": False, "version": 0})
-                continue
-            answers = await self.store.answers(line.review.id) if line.review else {}
-            steps = flow.build_steps(self.checklist, self.form_of(round_, line.member),
-                                     is_leader=line.member.is_leader,
-                                     answers=answers,
-                                     replacements=await self._replacements(line.member, round_))
-            answered = len(steps) - flow.remaining(steps, answers)
-            lines.append({"id": line.member.id, "name": line.member.full_name,
-                          "status": status_of(line), "answered": answered, "total": len(steps),
-                          "unreachable": line.linked and not line.reachable,
-                          "version": line.review.submitted_version if line.review else 0})
-        return lines
+    async def _line(self, line: MemberProgress, round_: Round) -> dict[str, Any]:
+        status = self.forms.eligibility(line.member, round_)
+        if not status.reviewed:
+            return {"id": line.member.id, "name": line.member.full_name,
+                    "status": "not_reviewed", "reason": status.reason,
+                    "until": status.until, "answered": 0, "total": 0,
+                    "unreachable": False, "version": 0}
+        answers = await self.store.answers(line.review.id) if line.review else {}
+        steps = await steps_for(self.store, self.forms, self.words, line.member, round_, answers)
+        answered = len(steps) - flow.remaining(steps, answers)
+        return {"id": line.member.id, "name": line.member.full_name,
+                "status": status_of(line), "answered": answered, "total": len(steps),
+                "unreachable": line.linked and not line.reachable,
+                "version": line.review.submitted_version if line.review else 0}
 
-    async def _tracker(self, actor: Member, round_: Round | None) -> Screen:
+    async def _tracker(self, actor: Member, round_: Round | None) -> list[Screen]:
         if round_ is None:
-            return Screen("secretary/no_round")
-        lines = await self._lines(actor, round_)
+            raise DeskNoRound()
+        lines = [await self._line(x, round_)
+                 for x in await self.store.progress(actor.cell_id, round_.id)]
         counts: dict[str, int] = {}
         for line in lines:
             counts[line["status"]] = counts.get(line["status"], 0) + 1
-        buttons = tuple(
-            [(Button("member", "s", line["id"], "mem", text=f"{n}. {line['name']}"),)
-             for n, line in enumerate(lines, start=1)]
-            + [(button("remind_all", "rall"),), (button("add_collective", "col"),
-                                                 button("bundle", "bnd"))]
-        )
-        return Screen("secretary/tracker", {"round": round_.title, "due": round_.member_due,
-                                            "meeting": round_.meeting_date, "lines": lines,
-                                            "counts": counts, "total": len(lines)},
-                      buttons=buttons)
+        members = [Button("member", desk_press(DeskAction.MEMBER, line["id"]),
+                          text=f"{n}. {line['name']}")
+                   for n, line in enumerate(lines, start=1)]
+        buttons = tuple([(b,) for b in members]
+                        + [(button("remind_all", DeskAction.REMIND_ALL),),
+                           (button("add_collective", DeskAction.COLLECTIVE),
+                            button("bundle", DeskAction.BUNDLE))])
+        return [Screen("secretary/tracker", {"round": round_.title, "due": round_.member_due,
+                                             "meeting": round_.meeting_date, "lines": lines,
+                                             "counts": counts, "total": len(lines)},
+                       buttons=buttons, choices=tuple(b.press for b in members))]
 
-    async def _card(self, actor: Member, target: Member, round_: Round | None) -> Screen:
+    async def _card(self, actor: Member, target: Member, round_: Round | None) -> list[Screen]:
         line = None
         if round_ is not None:
-            line = next((x for x in await self._lines(actor, round_) if x["id"] == target.id), None)
+            found = next((x for x in await self.store.progress(actor.cell_id, round_.id)
+                          if x.member.id == target.id), None)
+            line = await self._line(found, round_) if found is not None else None
         status = line["status"] if line else "no_round"
         rows: list[tuple[Button, ...]] = []
         if status not in DONE and status not in ("not_linked", "not_reviewed") and round_:
-            rows.append((button("remind", "rem", target.id),))
+            rows.append((button("remind", DeskAction.REMIND, target.id),))
         if status in ("submitted", "returned", "accepted"):
-            rows.append((button("view_draft", "drf", target.id),))
-            rows.append((button("return", "ret", target.id), button("accept", "acc", target.id)))
-        rows.append((button("add_point", "pnt", target.id),))
-        rows.append((button("change_category", "cat", target.id),))
-        rows.append((button("invite", "inv", target.id), button("revoke_invite", "rvk", target.id)))
-        rows.append((button("remove", "del", target.id), button("tracker", "trk")))
-        return Screen("secretary/card", {"name": target.full_name, "status": status,
-                                         "line": line, "leader": target.is_leader,
-                                         **self._profile(target, round_)},
-                      buttons=tuple(rows))
+            rows.append((button("view_draft", DeskAction.DRAFT, target.id),))
+            rows.append((button("return", DeskAction.RETURN, target.id),
+                         button("accept", DeskAction.ACCEPT, target.id)))
+        rows.append((button("add_point", DeskAction.POINT, target.id),))
+        rows.append((button("change_category", DeskAction.CATEGORY, target.id),))
+        rows.append((button("invite", DeskAction.INVITE, target.id),
+                     button("revoke_invite", DeskAction.REVOKE, target.id)))
+        rows.append((button("remove", DeskAction.REMOVE, target.id),
+                     button("tracker", DeskAction.TRACKER)))
+        return [Screen("secretary/card", {"name": target.full_name, "status": status,
+                                          "line": line, "leader": target.is_leader,
+                                          **self._profile(target, round_)},
+                       buttons=tuple(rows))]
 
     def _profile(self, member: Member, round_: Round | None) -> dict[str, Any]:
         """Category, form, admission date and standing, as the card shows them."""
-        form = self.form_of(round_, member) if round_ is not None else None
+        form = self.forms.form_for(round_, member) if round_ is not None else None
         meta = form.form if form is not None else None
         return {"category": member.category.value, "standing": member.standing,
                 "joined_on": date.fromisoformat(member.joined_on) if member.joined_on else None,
@@ -295,23 +324,36 @@ class Desk:
 
     # ----------------------------------------------------------------- category and standing
 
+    @staticmethod
+    def _category_presses(target: Member) -> list[tuple[str, Press]]:
+        """The six choices, in the order the screen numbers them."""
+        return ([(f"category_{c.value}", desk_press(DeskAction.SET_CATEGORY, target.id, c.value))
+                 for c in CATEGORY_CHOICES]
+                + [(f"standing_{s.value if s else 'none'}",
+                    desk_press(DeskAction.SET_STANDING, target.id, s.value if s else "none"))
+                   for s in STANDING_CHOICES])
+
+    async def _ask_category_for(self, actor: Member, target: Member,
+                                round_: Round | None) -> list[Screen]:
+        await self.store.set_officer_prompt(actor.id, "category", target.id, self.clock.now())
+        return [self._ask_category(target, round_)]
+
     def _ask_category(self, target: Member, round_: Round | None) -> Screen:
         codes = {}
         if round_ is not None:
             for category in CATEGORY_CHOICES:
                 variant = dataclasses.replace(target, category=category,
                                               is_leader=category is Category.LEADER)
-                meta = self.form_of(round_, variant).form
+                meta = self.forms.form_for(round_, variant).form
                 codes[category.value] = meta.code_for(variant.is_leader) if meta else ""
-        rows: list[tuple[Button, ...]] = [
-            (Button(f"category_{c.value}", DESK, target.id, "setc", c.value),)
-            for c in CATEGORY_CHOICES]
-        rows.append(tuple(Button(f"standing_{s.value if s else 'none'}", DESK, target.id, "sets",
-                                 s.value if s else "none") for s in STANDING_CHOICES))
-        rows.append((button("cancel", "cnl"),))
+        choices = self._category_presses(target)
+        buttons = [Button(label, press) for label, press in choices]
+        rows: list[tuple[Button, ...]] = [(b,) for b in buttons[:len(CATEGORY_CHOICES)]]
+        rows.append(tuple(buttons[len(CATEGORY_CHOICES):]))
+        rows.append((button("cancel", DeskAction.CANCEL),))
         return Screen("secretary/ask_category", {"name": target.full_name, "codes": codes,
                                                  **self._profile(target, round_)},
-                      buttons=tuple(rows))
+                      buttons=tuple(rows), choices=tuple(press for _, press in choices))
 
     async def _typed_category(self, actor: Member, target_id: int | None,
                               text: str) -> list[Screen]:
@@ -319,82 +361,87 @@ class Desk:
         target = await self.store.member(target_id or 0)
         if not may_manage(actor, target) or target is None or not target.active:
             await self.store.set_officer_prompt(actor.id, None, None, self.clock.now())
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         round_ = await self.store.open_round(actor.cell_id)
-        choices = [("setc", c.value) for c in CATEGORY_CHOICES] + [
-            ("sets", s.value if s else "none") for s in STANDING_CHOICES]
-        if text.isdigit() and 1 <= int(text) <= len(choices):
-            return await self._set_category(actor, target, round_, *choices[int(text) - 1])
+        choices = [press for _, press in self._category_presses(target)]
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
+            chosen = choices[int(text) - 1]
+            return await self._set_category(actor, target, round_, chosen.desk, chosen.arg)
         category = parse_category(text)
         if isinstance(category, Category):
-            return await self._set_category(actor, target, round_, "setc", category.value)
+            return await self._set_category(actor, target, round_, DeskAction.SET_CATEGORY,
+                                            category.value)
         standing = parse_standing(text)
         if not isinstance(standing, Unrecognised):
-            return await self._set_category(actor, target, round_, "sets",
+            return await self._set_category(actor, target, round_, DeskAction.SET_STANDING,
                                             standing.value if standing else "none")
         old = isinstance(category, Unrecognised) and category.code == "old_form_letter"
         return [Screen("secretary/category_hint", {"count": len(choices), "old_letter": old}),
                 self._ask_category(target, round_)]
 
     async def _set_category(self, actor: Member, target: Member, round_: Round | None,
-                            sub: str, value: str) -> list[Screen]:
+                            action: DeskAction | None, value: str) -> list[Screen]:
         now = self.clock.now()
-        if sub == "setc" and value in {c.value for c in CATEGORY_CHOICES}:
+        is_category = action is DeskAction.SET_CATEGORY
+        if is_category and value in {c.value for c in CATEGORY_CHOICES}:
             await self.store.set_member_category(target.id, Category(value))
-        elif sub == "sets" and value in {s.value if s else "none" for s in STANDING_CHOICES}:
+        elif (action is DeskAction.SET_STANDING
+              and value in {s.value if s else "none" for s in STANDING_CHOICES}):
             await self.store.set_member_standing(target.id, None if value == "none"
                                                  else Standing(value))
         else:
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         await self.store.set_officer_prompt(actor.id, None, None, now)
-        await self.store.log_access(actor.id, "set_category" if sub == "setc" else "set_standing",
+        await self.store.log_access(actor.id, "set_category" if is_category else "set_standing",
                                     target.id, now)
         updated = await self.store.member(target.id)
         if updated is None:
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         profile = self._profile(updated, round_)
-        reviewed = self.eligibility(updated, round_) if round_ is not None else REVIEWED
+        reviewed = self.forms.eligibility(updated, round_) if round_ is not None else REVIEWED
         review = (await self.store.review_for(round_.id, updated.id)
                   if round_ is not None else None)
         submitted = review is not None and review.submitted_version > 0
-        notice: list[Screen] = []
-        if sub == "setc" and round_ is not None and reviewed.reviewed:
-            notice = await self._to_member(updated, "review/category_changed",
-                                           {"form_code": profile["form_code"],
-                                            "submitted": submitted})
+        if is_category and round_ is not None and reviewed.reviewed:
+            await self._tell(updated, "review/category_changed",
+                             {"form_code": profile["form_code"], "submitted": submitted},
+                             round_)
         return [Screen("secretary/category_set", {
-            "name": updated.full_name, "changed": "category" if sub == "setc" else "standing",
+            "name": updated.full_name, "changed": "category" if is_category else "standing",
             "reviewed": reviewed.reviewed, "reason": reviewed.reason, "until": reviewed.until,
-            "submitted": submitted, **profile},
-            buttons=((button("tracker", "trk"),),)), *notice]
+            "submitted": submitted, **profile}, buttons=TRACKER)]
 
-    # ----------------------------------------------------------------- actions
+    # ----------------------------------------------------------------- telling members
 
-    async def _to_member(self, member: Member, template: str,
-                         context: Mapping[str, Any]) -> list[Screen]:
-        accounts = tuple(await self.store.accounts_of(member.id))
-        return [Screen(template, dict(context), to=accounts)] if accounts else []
+    async def _tell(self, member: Member, template: str, context: Mapping[str, Any],
+                    round_: Round | None) -> bool:
+        """Queue a notice for ``member``; False (nothing queued) when they never linked."""
+        if not await self.store.accounts_of(member.id):
+            return False
+        await self.notices.enqueue([Notice(member.id, template, dict(context),
+                                         round_id=round_.id if round_ else None)],
+                                 self.clock.now())
+        return True
 
     async def _remind(self, actor: Member, round_: Round | None,
                       target: Member | None) -> list[Screen]:
         """Nudge one member, or every unfinished one. Says only what is due and when."""
         if round_ is None:
-            return [Screen("secretary/no_round")]
+            raise DeskNoRound()
         lines = await self.store.progress(actor.cell_id, round_.id)
         chosen = [x for x in lines if target is None or x.member.id == target.id]
         reminded: list[str] = []
         unlinked: list[str] = []
-        screens: list[Screen] = []
         for line in chosen:
-            if status_of(line) in DONE or not self.eligibility(line.member, round_).reviewed:
+            if status_of(line) in DONE or not self.forms.eligibility(line.member,
+                                                                    round_).reviewed:
                 continue
-            notice = await self._to_member(line.member, "review/reminder",
-                                           {"round": round_.title, "due": round_.member_due,
-                                            "returned": status_of(line) == "returned"})
-            (reminded if notice else unlinked).append(line.member.full_name)
-            screens += notice
-        return [Screen("secretary/reminded", {"reminded": reminded, "unlinked": unlinked}),
-                *screens]
+            told = line.linked and await self._tell(
+                line.member, "review/reminder",
+                {"round": round_.title, "due": round_.member_due,
+                 "returned": status_of(line) == "returned"}, round_)
+            (reminded if told else unlinked).append(line.member.full_name)
+        return [Screen("secretary/reminded", {"reminded": reminded, "unlinked": unlinked})]
 
     async def _invite(self, target: Member) -> list[Screen]:
         invite = await self.operations.issue_invite(target)
@@ -445,15 +492,15 @@ class Desk:
             "categories": {c.value: sum(r.category is c for r in preview.rows) for c in Category},
             "not_reviewed": sum(r.standing is not None for r in preview.rows),
         }
-        buttons = ((button("roster_confirm", "rok", upload_id),
-                    button("roster_cancel", "rno", upload_id)),)
+        buttons = ((button("roster_confirm", DeskAction.ROSTER_OK, upload_id),
+                    button("roster_cancel", DeskAction.ROSTER_NO, upload_id)),)
         return [Screen("secretary/roster_preview", context, buttons=buttons)]
 
     async def _roster_decision(self, actor: Member, upload_id: int, confirm: bool,
                                preview: RosterPreview | None) -> list[Screen]:
         upload = await self.store.roster_upload(upload_id)
         if upload is None or upload.cell_id != actor.cell_id:
-            return [Screen("secretary/no_such_member")]
+            raise NoSuchMember()
         if upload.status == "imported" and confirm and upload.uploaded_by == actor.id:
             handed = await self._handover(upload.id, {"rows": None, "not_reviewed": []})
             if handed is not None:  # the list never arrived: again, from the kept codes
@@ -476,7 +523,7 @@ class Desk:
                                   for m, e in result.not_reviewed]}
         handed = await self._handover(upload.id, facts)
         return [handed or Screen("secretary/roster_imported", {**facts, "invites": []},
-                                 buttons=((button("tracker", "trk"),),))]
+                                 buttons=TRACKER)]
 
     async def _handover(self, upload_id: int, facts: dict[str, Any]) -> Screen | None:
         """The invite list of an import, built from the codes kept until it is received (a
@@ -484,31 +531,31 @@ class Desk:
         handed = await self.store.handed_over(upload_id)
         if not handed:
             return None
-        link = self.operations.settings.invite_link
+        links = self.operations.invite_links
         invites = [{"name": h.full_name, "code": h.code, "expires": h.expires_at,
-                    "link": link(h.code)} for h in handed]
+                    "link": next(iter(links(h.code).values()), None)} for h in handed]
         return Screen("secretary/roster_imported", {**facts, "invites": invites},
-                      buttons=((button("tracker", "trk"),),), receipt=f"handover:{upload_id}")
+                      buttons=TRACKER, receipt=f"handover:{upload_id}")
 
     # ----------------------------------------------------------------- the bundle
 
     async def _bundle(self, actor: Member, round_: Round | None) -> list[Screen]:
         """The zip for the meeting: drafts, summary, minutes skeleton, proposal table."""
         if round_ is None:
-            return [Screen("secretary/no_round")]
+            raise DeskNoRound()
         cell = await self.store.cell(actor.cell_id)
-        if cell is None or self.settings.rules is None:
+        rules = self.forms.rules
+        if cell is None or rules is None:
             raise RuntimeError("the bundle needs the officer's cell and the classification rules")
         members, drafts = [], []
         for line in await self.store.progress(actor.cell_id, round_.id):
             review = line.review
             answers = await self.store.answers(review.id) if review else {}
-            steps = flow.build_steps(self.checklist, self.form_of(round_, line.member),
-                                     is_leader=line.member.is_leader, answers=answers,
-                                     replacements=await self._replacements(line.member, round_))
+            steps = await steps_for(self.store, self.forms, self.words, line.member, round_,
+                                    answers)
             facts = review_facts(steps, answers)
             status = status_of(line)
-            eligible = self.eligibility(line.member, round_)
+            eligible = self.forms.eligibility(line.member, round_)
             submission = (await self.store.latest_submission(review.id)
                           if review and review.submitted_version else None)
             if submission is not None:
@@ -525,12 +572,13 @@ class Desk:
                 self_score=facts.self_score, self_level=facts.self_level,
                 admitted_items=facts.admitted_items, severe_items=facts.severe_items,
                 flags=flags,
-                joined_on=date.fromisoformat(line.member.joined_on) if line.member.joined_on else None,
+                joined_on=(date.fromisoformat(line.member.joined_on)
+                           if line.member.joined_on else None),
                 category=line.member.category.value,
                 standing=line.member.standing.value if line.member.standing else None,
                 facts=facts.facts, not_reviewed=eligible.reason if not eligible.reviewed else None,
             ))
-        proposal = propose(proposal_inputs(members), self.settings.rules.at(round_.meeting_date),
+        proposal = propose(proposal_inputs(members), rules.at(round_.meeting_date),
                            reference_date=round_.meeting_date)
         now = self.clock.now()
         # Off the event loop: other members' messages keep moving while the zip is built.
@@ -541,3 +589,12 @@ class Desk:
                    "violations": len(proposal.violations)}
         return [Screen("secretary/bundle", context,
                        document=Document(f"ho-so-kiem-diem-{round_.year}-chi-bo.zip", archive))]
+
+
+class _NoDraft(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def screen(self) -> Screen:
+        return Screen("secretary/no_draft", {"name": self.name})

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import ROOT
+from bot.delivery import Delivery, Outcome
 from bot.operations import OperationError
 from bot.screens import Incoming, Screen
 from handlers.wiring import Core
@@ -63,13 +64,29 @@ def save_draft(folder: Path, filename: str, content: bytes) -> Path:
 
 def show(core: Core, screens: list[Screen], out: TextIO, drafts: Path) -> None:
     for screen in screens:
-        if screen.to is not None:  # notifications for other people's chats
-            continue
-        print(core.renderer.plain(screen), file=out)
+        print(core.renderer.plain(screen, CHANNEL), file=out)
         if screen.document is not None:
             path = save_draft(drafts, screen.document.filename, screen.document.content)
-            print(core.renderer.render("console/saved", {"path": str(path.resolve())}), file=out)
+            print(core.renderer.render("console/saved", {"path": str(path.resolve())},
+                                       channel=CHANNEL), file=out)
         print(file=out)
+
+
+class ConsoleTransport:
+    """The outbox's way to the terminal: a message for the console's own account (a
+    reminder, a notice) is printed, marked as such, before the next prompt."""
+
+    channel = CHANNEL
+
+    def __init__(self, core: Core, out: TextIO, drafts: Path) -> None:
+        self.core, self.out, self.drafts = core, out, drafts
+
+    async def send(self, external_id: str, screen: Screen) -> Delivery:
+        if external_id != LOCAL:
+            return Delivery(Outcome.REJECTED, detail="not this terminal")
+        print(self.core.renderer.render("console/notice", {}, channel=CHANNEL), file=self.out)
+        show(self.core, [screen], self.out, self.drafts)
+        return Delivery(Outcome.SENT)
 
 
 def _reader(stdin: TextIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str]) -> None:
@@ -94,9 +111,12 @@ async def run_console(core: Core, stdin: TextIO = sys.stdin, out: TextIO = sys.s
     try:
         await ensure_demo(core)
         drafts = Path(core.settings.console.drafts_dir)
-        print(core.renderer.render("console/intro", {}), file=out)
+        sender = core.delivery.sender
+        sender.add(ConsoleTransport(core, out, drafts))
+        print(core.renderer.render("console/intro", {}, channel=CHANNEL), file=out)
         screens = await core.service.handle(Incoming(CHANNEL, LOCAL, text="/tieptuc"))
         show(core, screens, out, drafts)
+        await sender.run()
         lines: asyncio.Queue[str] = asyncio.Queue()
         threading.Thread(target=_reader, args=(stdin, asyncio.get_running_loop(), lines),
                          name="console-stdin", daemon=True).start()
@@ -107,11 +127,12 @@ async def run_console(core: Core, stdin: TextIO = sys.stdin, out: TextIO = sys.s
             if not line:
                 break
             if tty and len(line.rstrip("\n").encode()) >= TTY_LINE_LIMIT:
-                print(core.renderer.render("console/line_cut", {"limit": TTY_LINE_LIMIT}),
-                      file=out)
+                print(core.renderer.render("console/line_cut", {"limit": TTY_LINE_LIMIT},
+                                           channel=CHANNEL), file=out)
             text = line.rstrip("\n") or "xong"
             screens = await core.service.handle(Incoming(CHANNEL, LOCAL, text=text))
             show(core, screens, out, drafts)
-        print(core.renderer.render("console/bye", {}), file=out)
+            await sender.run()  # anything queued for this terminal's own account
+        print(core.renderer.render("console/bye", {}, channel=CHANNEL), file=out)
     finally:
         await core.close()

@@ -1,8 +1,11 @@
-"""Turning the core's screens into text: one Jinja environment, configured once.
+"""Turning the core's screens into text: one Jinja environment per channel, configured once.
 
-Message templates (``*.html.j2``) produce Telegram HTML and are autoescaped, so what a
-member typed can never become markup. Text-only channels get the same text with the
-tags removed and the buttons written out as numbers and keywords.
+Message templates (``*.html.j2``) produce HTML and are autoescaped, so what a member typed
+can never become markup. The default templates word every choice as something to type
+(console, Zalo); a channel may override any template in ``messages/<channel>/`` (Telegram
+says «bấm …» in ``messages/telegram/common/_press.html.j2``), found first by a
+``ChoiceLoader``. Text-only channels get the same text with the tags removed and the buttons
+written out as numbers and keywords (``plain``).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape,
+)
 
-from bot.compose import VIETNAM, DraftTexts
+from bot.compose import VIETNAM
 from bot.config import ROOT
-from bot.review import Texts
-from bot.screens import ANSWER, NONE, Button, Screen
-from bot.text import fold
+from bot.screens import Action, Button, Screen
 from bot.workdays import format_vn_date
+from bot.words import Words
 
 TEMPLATES = ROOT / "templates"
 _TAG = re.compile(r"<[^>]+>")
@@ -39,9 +43,14 @@ def vn_datetime(value: datetime) -> str:
     return f"{local:%H:%M} {format_vn_date(local.date())}"
 
 
-def make_environment(folder: Path) -> Environment:
+def make_environment(folder: Path, channel: str = "") -> Environment:
+    """The environment for ``channel``: its override folder first, then the defaults."""
+    loader: BaseLoader = FileSystemLoader(folder)
+    override = folder / channel if channel else None
+    if override is not None and override.is_dir():
+        loader = ChoiceLoader([FileSystemLoader(override), loader])
     env = Environment(
-        loader=FileSystemLoader(folder),
+        loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -50,9 +59,6 @@ def make_environment(folder: Path) -> Environment:
     )
     env.filters["vn_date"] = vn_date
     env.filters["vn_datetime"] = vn_datetime
-    # True while rendering for a channel without buttons: templates then say "gõ «xong»"
-    # where Telegram says "bấm «Xong»" (common/_press.html.j2).
-    env.globals["typed"] = False
     return env
 
 
@@ -67,28 +73,24 @@ class Renderer:
 
     def __init__(self, root: Path = TEMPLATES) -> None:
         self.root = root
-        self.env = make_environment(root / "messages")
+        self._envs: dict[str, Environment] = {}
+        self.env = self.environment("")
         self.labels: dict[str, Any] = tomllib.loads(
             (root / "labels.toml").read_text(encoding="utf-8")
         )
+        self.words = Words.parse(self.labels)  # checks labels.toml against the core's actions
         self._typed = {action: words[0] for action, words in self.labels["keywords"].items()}
+
+    def environment(self, channel: str) -> Environment:
+        if channel not in self._envs:
+            self._envs[channel] = make_environment(self.root / "messages", channel)
+        return self._envs[channel]
 
     # ------------------------------------------------------------- core vocabulary
 
-    def texts(self) -> Texts:
+    def texts(self) -> Words:
         """The words the core recognises and writes, as configured in labels.toml."""
-        keywords = {
-            fold(word): action
-            for action, words in self.labels["keywords"].items()
-            for word in words
-        }
-        commands = {name: spec["action"] for name, spec in self.labels["commands"].items()}
-        dynamic = self.labels["dynamic"]
-        return Texts(
-            keywords=keywords, commands=commands, draft=DraftTexts(**self.labels["draft"]),
-            dynamic={k: v for k, v in dynamic.items() if isinstance(v, str)},
-            carryover_options=dynamic["carryover_options"],
-        )
+        return self.words
 
     def menu(self) -> list[MenuCommand]:
         return [MenuCommand(name, spec["description"])
@@ -96,12 +98,13 @@ class Renderer:
 
     # ------------------------------------------------------------- rendering
 
-    def html(self, screen: Screen) -> str:
-        return self.render(screen.template, screen.context)
+    def html(self, screen: Screen, channel: str = "telegram") -> str:
+        """The screen as HTML, worded for ``channel`` (a channel with buttons)."""
+        return self.render(screen.template, screen.context, channel=channel)
 
-    def render(self, name: str, context: dict[str, Any], *, typed: bool = False) -> str:
-        template = self.env.get_template(f"{name}.html.j2")
-        return template.render(**context, typed=typed).strip()
+    def render(self, name: str, context: dict[str, Any], *, channel: str = "") -> str:
+        template = self.environment(channel).get_template(f"{name}.html.j2")
+        return template.render(**context).strip()
 
     def render_text(self, name: str, context: dict[str, Any]) -> str:
         """A plain-text template (``*.txt.j2``), e.g. for the operator's command line."""
@@ -110,17 +113,25 @@ class Renderer:
     def label(self, button: Button) -> str:
         return button.text if button.text is not None else self.labels["buttons"][button.label]
 
-    def plain(self, screen: Screen) -> str:
-        """The screen for a channel without buttons or markup (console, Zalo Bot API)."""
+    def typed_word(self, button: Button) -> str | None:
+        """What to type instead of pressing ``button`` when it is not a numbered choice."""
+        press = button.press
+        if press.desk is not None:
+            return self.words.desk_words.get(press.desk)
+        # The «Không có nội dung này» button is typed as «không có».
+        action = Action.NONE if button.label == "none_to_report" else press.action
+        return self._typed.get(action.value)
+
+    def plain(self, screen: Screen, channel: str = "") -> str:
+        """The screen for a channel without buttons or markup (console, Zalo Bot API): the
+        numbered choices are in the text; every other button is listed with its word."""
         text = html.unescape(_TAG.sub("", self.render(screen.template, screen.context,
-                                                      typed=True)))
+                                                      channel=channel)))
         hints = [
-            f"«{self._typed[action]}»: {self.label(b)}"
+            f"«{word}»: {self.label(b)}"
             for row in screen.buttons
             for b in row
-            if b.action != ANSWER
-            # The «Không có nội dung này» button is typed as «không có».
-            and (action := NONE if b.label == "none_to_report" else b.action) in self._typed
+            if b.press not in screen.choices and (word := self.typed_word(b)) is not None
         ]
         if hints:
             text += "\n" + self.labels["plain"]["hints"] + " · ".join(dict.fromkeys(hints))

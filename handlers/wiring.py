@@ -1,30 +1,37 @@
 """The one place where the core meets storage, templates and the clock.
 
 ``build_core`` reads and checks everything that can be wrong in a deployment (packs,
-templates, calendar) before any channel starts, so a bad file stops the process with
-its name and key instead of failing in the middle of a member's review.
+templates, calendar, the words of labels.toml) before any channel starts, so a bad file stops
+the process with its name and key instead of failing in the middle of a member's review.
+Channels then add their transport to ``Core.delivery`` when they start (one outbox sender
+per process, for every channel).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import cast
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
-from bot.proposal import load_rules
 from bot.config import ROOT, Settings
+from bot.delivery import DeliveryLoop, Sender, SenderSettings
+from bot.models import Member
 from bot.operations import OperationSettings, Operations
+from bot.ports import Clock
+from bot.proposal import load_rules
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
-from bot.models import Member, Round
+from bot.secretary import DeskSettings
+from bot.state import Forms
 from bot.workdays import Convention, WorkCalendar, YearNotCovered
 from handlers.render import Renderer
 from handlers.roster_reader import read_roster
+from handlers.tg.links import TelegramLinks
 from storage.db import Database
-from storage.reminders import ReminderStore
+from storage.outbox import OutboxStore
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -43,8 +50,10 @@ class Core:
     service: ReviewService
     renderer: Renderer
     calendar: WorkCalendar
-    clock: SystemClock
+    clock: Clock
     operations: Operations
+    outbox: OutboxStore
+    delivery: DeliveryLoop
 
     async def open(self) -> None:
         """Open the database, apply migrations, forget week-old update ids, wipe roster
@@ -63,51 +72,49 @@ class Core:
         await self.db.close()
 
     @property
-    def reminders(self) -> ReminderStore:
-        return ReminderStore(self.db)
-
-    @property
     def reminder_settings(self) -> ReminderSettings:
         return ReminderSettings.from_config(self.settings.reminders, self.settings.calendar)
 
     async def replan_member(self, member: Member) -> int:
         """Plan the reminders of one member in their cell's open round (someone who has just
-        linked an account), without touching anyone else's."""
+        linked an account, or writes again after blocking the bot), without touching anyone
+        else's."""
         if not self.settings.reminders.enabled:
             return 0
         round_ = await self.store.open_round(member.cell_id)
         if round_ is None:
             return 0
-        return await replan(self.reminders, self.calendar, self.reminder_settings, round_.id,
-                            self.clock.now(), member_id=member.id,
-                            rules=self.service.settings.rules)
+        async with self.outbox.transaction():
+            return await replan(self.outbox, self.calendar, self.reminder_settings, round_.id,
+                                self.clock.now(), member_id=member.id,
+                                rules=self.service.rules)
 
     async def replan(self, round_id: int | None = None) -> int:
         """Plan again the reminders of one round (or of every open round) from the stored
         facts; idempotent. Returns how many reminders are planned."""
         if not self.settings.reminders.enabled:
             return 0
-        store = self.reminders
-        ids = [round_id] if round_id is not None else await store.open_rounds()
+        ids = [round_id] if round_id is not None else await self.outbox.open_rounds()
         total = 0
         for rid in ids:
-            total += await replan(store, self.calendar, self.reminder_settings, rid,
-                                  self.clock.now(), rules=self.service.settings.rules)
+            async with self.outbox.transaction():
+                total += await replan(self.outbox, self.calendar, self.reminder_settings, rid,
+                                      self.clock.now(), rules=self.service.rules)
         return total
 
 
-def collective_due(calendar: WorkCalendar, settings: Settings, round_: Round) -> date | None:
-    """The last day the collective draft can go out for this round's meeting."""
+def collective_due(calendar: WorkCalendar, settings: Settings, meeting: date) -> date | None:
+    """The last day the collective draft can go out for a meeting on ``meeting``."""
     try:
         return calendar.working_days_before(
-            round_.meeting_date, settings.calendar.collective_lead_days,
-            settings.calendar.convention,  # type: ignore[arg-type]
+            meeting, settings.calendar.collective_lead_days,
+            cast(Convention, settings.calendar.convention),
         ).send_by
     except YearNotCovered:
         return None
 
 
-def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
+def build_core(settings: Settings, clock: Clock | None = None) -> Core:
     clock = clock or SystemClock()
     checklist_path = settings.data_path(settings.review.checklist)
     checklist, form = load_packs(checklist_path, settings.data_path(settings.review.form))
@@ -126,13 +133,15 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
     )
     db = Database(settings.database.path, durable=settings.database.durable)
     store = SqliteStore(db)
+    outbox = OutboxStore(db)
     invites = settings.invites
-    username = settings.telegram.bot_username
-
-    def invite_link(code: str) -> str | None:
-        return f"https://t.me/{username}?start={code}" if username else None
-
     rules = load_rules()
+    forms = Forms(checklist, form, other_forms, rules=rules, draft_template=template,
+                  data_root=ROOT)
+    for pack in forms.by_id.values():
+        if not forms.template_of(pack).is_file():
+            raise FileNotFoundError(
+                f"form pack {pack.id}: no such Word template: {forms.template_of(pack)}")
     operations = Operations(store, clock, calendar, OperationSettings(
         invite_ttl=timedelta(hours=invites.ttl_hours),
         member_lead=settings.calendar.member_lead_days,
@@ -143,28 +152,35 @@ def build_core(settings: Settings, clock: SystemClock | None = None) -> Core:
         default_form=form.family,
         rules=rules,
         round_title=lambda year: renderer.render_text("cli/round_title", {"year": year}).strip(),
-        invite_link=invite_link,
+        invite_links=[TelegramLinks(settings.telegram.bot_username)],
     ))
     service = ReviewService(
-        store, clock, checklist, form, renderer.texts(),
+        store, clock, forms, renderer.texts(),
         ReviewSettings(
-            draft_template=template,
             link_attempts=invites.max_failed_attempts,
             link_window=timedelta(minutes=invites.attempt_window_minutes),
             max_answer_chars=settings.review.max_answer_chars,
-            bundle_texts=load_bundle_texts(),
-            rules=rules,
-            data_root=ROOT,
-            collective_due=lambda round_: collective_due(calendar, settings, round_),
-            read_roster=read_roster,  # in a child process with a memory and time bound
+            collective_due=lambda round_: collective_due(calendar, settings,
+                                                          round_.meeting_date),
+            desk=DeskSettings(bundle_texts=load_bundle_texts(),
+                              # in a child process with a memory and time bound
+                              read_roster=read_roster),
         ),
-        other_forms,
         operations=operations,
     )
-    for pack in service.forms.values():
-        if not service.template_of(pack).is_file():
-            raise FileNotFoundError(
-                f"form pack {pack.id}: no such Word template: {service.template_of(pack)}")
-    core = Core(settings, db, store, service, renderer, calendar, clock, operations)
+    reminders = settings.reminders
+    reminder_settings = ReminderSettings.from_config(reminders, settings.calendar)
+    sender = Sender(
+        outbox, clock.now, reminder_settings,
+        SenderSettings(in_flight=reminders.in_flight, check_seconds=reminders.check_seconds,
+                       max_attempts=reminders.max_attempts,
+                       rate_per_second=reminders.rate_per_second),
+        collective_due=lambda meeting: collective_due(calendar, settings, meeting),
+        rules=rules,
+    )
+    core = Core(settings, db, store, service, renderer, calendar, clock, operations, outbox,
+                DeliveryLoop(sender, outbox, reminders.check_seconds, lambda: core.replan(),
+                             clock.now))
     service.on_linked = core.replan_member
+    service.on_notice = core.delivery.wake
     return core

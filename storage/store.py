@@ -6,18 +6,20 @@ writes in ``Database.transaction()``; outside one, each statement commits by its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 
 import aiosqlite
 
+from bot.delivery import Notice
 from bot.models import (
     Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
-    ReviewItem, ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission,
+    ReviewItem, ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission, Who,
 )
 from bot.ports import Redeem
 from storage.db import Queries
+from storage.outbox import OutboxStore, ts
 
 
 def _ts(value: datetime) -> str:
@@ -69,10 +71,14 @@ def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
 
 
 class SqliteStore(Queries):
-    """The one implementation of ``bot.ports.Store``, plus what operators need."""
+    """The one implementation of the core's ports (``bot.ports``), plus what operators need."""
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
+
+    async def enqueue(self, notices: Sequence[Notice], now: datetime) -> None:
+        """Queue notices in the outbox, inside the caller's transaction."""
+        await OutboxStore(self.db).enqueue(notices, now)
 
     # ------------------------------------------------------------- events
 
@@ -173,6 +179,34 @@ class SqliteStore(Queries):
             (channel, external_id),
         )
         return Account(row["channel"], row["external_id"], row["member_id"]) if row else None
+
+    async def who(self, channel: str, external_id: str) -> Who | None:
+        """The account, its member, its menu and when the member's accounts were last used."""
+        row = await self._one(
+            "SELECT m.*, a.menu AS a_menu, a.last_seen_at AS a_seen,"
+            " a.unreachable_at AS a_unreachable,"
+            " (SELECT MAX(b.last_seen_at) FROM accounts b WHERE b.member_id = a.member_id)"
+            " AS latest_seen"
+            " FROM accounts a JOIN members m ON m.id = a.member_id"
+            " WHERE a.channel = ? AND a.external_id = ?",
+            (channel, external_id),
+        )
+        if row is None:
+            return None
+        seen, latest = row["a_seen"], row["latest_seen"]
+        return Who(Account(channel, external_id, row["id"]), _member(row), row["a_menu"],
+                   datetime.fromisoformat(seen) if seen else None,
+                   datetime.fromisoformat(latest) if latest else None,
+                   row["a_unreachable"] is not None)
+
+    async def seen(self, channel: str, external_id: str, now: datetime) -> None:
+        await self._run(
+            "UPDATE accounts SET last_seen_at = ?, unreachable_at = NULL"
+            " WHERE channel = ? AND external_id = ?", (ts(now), channel, external_id))
+
+    async def set_menu(self, channel: str, external_id: str, menu: str | None) -> None:
+        await self._run("UPDATE accounts SET menu = ? WHERE channel = ? AND external_id = ?",
+                        (menu, channel, external_id))
 
     async def member_by_account(self, channel: str, external_id: str) -> Member | None:
         row = await self._one(

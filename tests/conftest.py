@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import DatabaseSettings, Settings, TelegramSettings
+from bot.delivery import Delivery, Outcome
 from bot.invites import hash_code, new_code
 from bot.models import Role
-from bot.screens import Button, Document, Incoming, Press, Screen
+from bot.screens import Button, Document, Incoming, Screen
 from handlers.wiring import Core, build_core
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,14 +87,49 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+class Recorder:
+    """A channel's transport for the core tests: what the outbox delivered, per account.
+    ``outcomes`` lets a test make the next sends to an account fail in a given way."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.sent: defaultdict[str, list[Screen]] = defaultdict(list)
+        self.outcomes: defaultdict[str, list[Outcome]] = defaultdict(list)
+
+    async def send(self, external_id: str, screen: Screen) -> Delivery:
+        planned = self.outcomes[external_id]
+        outcome = planned.pop(0) if planned else Outcome.SENT
+        if outcome in (Outcome.SENT, Outcome.UNCERTAIN):
+            self.sent[external_id].append(screen)
+        return Delivery(outcome, detail="injected" if outcome is not Outcome.SENT else "")
+
+
+CHANNELS = ("test", "telegram", "zalo")
+
+
+def record(core: Core) -> dict[str, Recorder]:
+    """Recording transports for the channels the core tests use."""
+    recorders = {channel: Recorder(channel) for channel in CHANNELS}
+    for recorder in recorders.values():
+        core.delivery.sender.add(recorder)
+    return recorders
+
+
 @pytest.fixture
 async def core(settings: Settings, clock: FixedClock) -> AsyncIterator[Core]:
-    core = build_core(settings, clock)  # type: ignore[arg-type]
+    core = build_core(settings, clock)
+    core.recorders = record(core)  # type: ignore[attr-defined]
     await core.open()
     try:
         yield core
     finally:
         await core.close()
+
+
+def delivered(core: Core, external_id: str, channel: str = "test") -> list[Screen]:
+    """What the outbox has delivered to one account so far."""
+    recorders: dict[str, Recorder] = core.recorders  # type: ignore[attr-defined]
+    return recorders[channel].sent[external_id]
 
 
 class Chat:
@@ -107,28 +144,34 @@ class Chat:
         self._n += 1
         return f"{self.channel}:{self.external_id}:{self._n}"
 
-    async def say(self, text: str) -> list[Screen]:
-        self.last = await self.core.service.handle(
-            Incoming(self.channel, self.external_id, event_key=self._key(), text=text))
+    async def _handle(self, incoming: Incoming) -> list[Screen]:
+        self.last = await self.core.service.handle(incoming)
+        await self.core.delivery.sender.run()  # what it queued for others, as the loop would
         return self.last
+
+    async def say(self, text: str) -> list[Screen]:
+        return await self._handle(
+            Incoming(self.channel, self.external_id, event_key=self._key(), text=text))
 
     async def upload(self, filename: str, content: bytes) -> list[Screen]:
         """The person sends a file (a roster, for a secretary)."""
-        self.last = await self.core.service.handle(
+        return await self._handle(
             Incoming(self.channel, self.external_id, event_key=self._key(),
                      document=Document(filename, content)))
-        return self.last
 
     async def press(self, button: Button) -> list[Screen]:
-        press = Press(button.action, button.review_id, button.qid, button.arg)
-        self.last = await self.core.service.handle(
-            Incoming(self.channel, self.external_id, event_key=self._key(), press=press,
+        return await self._handle(
+            Incoming(self.channel, self.external_id, event_key=self._key(), press=button.press,
                      from_button=True))
-        return self.last
+
+    @property
+    def notices(self) -> list[Screen]:
+        """What the outbox delivered to this person (from others' actions, reminders)."""
+        return delivered(self.core, self.external_id, self.channel)
 
     def screen(self, template: str | None = None) -> Screen:
         """The last screen shown (or the last one with this template)."""
-        found = [s for s in self.last if s.to is None and (template is None or s.template == template)]
+        found = [s for s in self.last if template is None or s.template == template]
         assert found, f"no {template} screen in {[s.template for s in self.last]}"
         return found[-1]
 

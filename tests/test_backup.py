@@ -67,7 +67,7 @@ async def test_problem_17_roster_uploads_are_wiped_once_confirmed_or_cancelled(
 ) -> None:
     seeded = await seed(core)
     secretary = Chat(core, "s")
-    await secretary.say(f"/start {seeded.codes[seeded.secretary_id]}")
+    await secretary.say(f"liên kết {seeded.codes[seeded.secretary_id]}")
     roster = csv_text([["Họ và tên", "Ngày sinh", "Lãnh đạo"], ["Vũ Thị Mai", "01/02/1990", ""]])
 
     async def upload() -> int:
@@ -78,7 +78,7 @@ async def test_problem_17_roster_uploads_are_wiped_once_confirmed_or_cancelled(
             document=Document("ds.csv", roster.encode())))
         secretary.last = screens
         clock.advance(seconds=1)
-        return secretary.button("roster_confirm").review_id
+        return secretary.button("roster_confirm").press.target
 
     def content(upload_id: int) -> bytes:
         with sqlite3.connect(core.db.path) as conn:

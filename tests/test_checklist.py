@@ -238,11 +238,11 @@ def test_exactly_9_verified_and_4_partial_texts(checklist: Pack) -> None:
 async def test_single_source_texts_say_so_when_shown(core: Core) -> None:
     """3.1, 3.2, 3.3 and 3.5 rest on one source: the official-text screen says it."""
     for qid, number in (("g3-01", "3.1"), ("g3-04", "3.4")):
-        [screen] = core.service._official(qid)
+        [screen] = core.service.views.official(qid)
         html = core.renderer.html(screen)
         assert f"Nguyên văn biểu hiện {number}" in html
         assert ("theo một nguồn, chưa đối chiếu bản gốc" in html) is (qid in SINGLE_SOURCE)
-    [partial] = core.service._official("g2-04")
+    [partial] = core.service.views.official("g2-04")
     assert "trích đoạn, chưa đầy đủ" in core.renderer.html(partial)
 
 

@@ -60,14 +60,14 @@ def stand_up_cell(tmp_path: Path, config: Path) -> Path:
 def invite_order(db: Path) -> list[int]:
     """Chats in the order the sender takes the invites (wake_at, then id)."""
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT member_id FROM reminders WHERE kind = 'invite'"
+        rows = conn.execute("SELECT member_id FROM outbox WHERE kind = 'invite'"
                             " ORDER BY wake_at, id").fetchall()
     return [FIRST_CHAT + member_id - 1 for (member_id,) in rows]
 
 
 def statuses(db: Path) -> dict[str, str]:
     with sqlite3.connect(db) as conn:
-        return dict(conn.execute("SELECT id, status FROM reminders").fetchall())
+        return dict(conn.execute("SELECT id, status FROM outbox").fetchall())
 
 
 def delivered(api: FakeBotApi) -> dict[int, int]:
@@ -126,12 +126,12 @@ async def test_sigkill_mid_fan_out_no_duplicate_no_miss_and_faults_retried(tmp_p
         row = f"r1:m{slow - FIRST_CHAT + 1}:invite:{opened_day(db)}"
         assert statuses(db)[row] == "sent"
         with sqlite3.connect(db) as conn:
-            note = conn.execute("SELECT note FROM reminders WHERE id = ?", (row,)).fetchone()[0]
+            note = conn.execute("SELECT note FROM outbox WHERE id = ?", (row,)).fetchone()[0]
         assert "in flight" in note
         failed = [c.status for c in api.calls("sendMessage") if c.status != 200]
         assert failed == [429, 500]
         log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
-        assert "1 reminder(s) were in flight" in log
+        assert "1 message(s) were in flight" in log
 
 
 def opened_day(db: Path) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.screens import Incoming, Press, decode_press
+from bot.screens import Action, Incoming, Press
+from handlers.tg.send import decode_press
 from bot.text import ascii_number
 from handlers.wiring import Core
 from tests.conftest import Chat, seed
@@ -42,7 +43,7 @@ async def walk_to(chat: Chat, number: str) -> None:
 
 def shown(chat: Chat) -> str:
     """The number of the question on screen, or "list"."""
-    screen = [s for s in chat.last if s.to is None][-1]
+    screen = chat.last[-1]
     return "list" if screen.template == "review/summary" else screen.context["number"]
 
 
@@ -54,7 +55,7 @@ async def test_problem_6_khong_co_typed_at_section_iii_is_the_answer(core: Core)
     await walk_to(chat, "III")
     await chat.say("Không có")
     assert chat.templates()[0] == "review/text_saved"
-    rid = chat.last[-1].buttons[0][0].review_id
+    rid = chat.last[-1].buttons[0][0].press.review_id
     answers = await core.store.answers(rid)
     assert answers["f-iii"].value == "Không có" and not answers["f-iii"].skipped
     assert shown(chat) == "IV"
@@ -69,7 +70,7 @@ async def test_problem_6_khong_co_on_other_kinds_of_question(core: Core) -> None
     await walk_to(chat, "IV")  # optional text: nothing to report, as the button says
     await chat.say("không có")
     assert chat.templates()[0] == "review/skipped" and shown(chat) == "V"
-    rid = chat.last[-1].buttons[0][0].review_id
+    rid = chat.last[-1].buttons[0][0].press.review_id
     answer = (await core.store.answers(rid))["f-iv"]
     assert answer.value is None and not answer.skipped
     await walk_to(chat, "VII.1")  # a choice without such an option: left for later
@@ -151,7 +152,7 @@ async def test_problem_11_digit_look_alikes_never_crash(core: Core, typed: str) 
 def test_problem_11_forged_button_data_with_look_alikes_or_huge_ids_is_refused() -> None:
     assert decode_press("a|²|g1-01|1") is None
     assert decode_press("a|" + "9" * 40 + "|g1-01|1") is None
-    assert decode_press("a|12|g1-01|1") == Press("a", 12, "g1-01", "1")
+    assert decode_press("a|12|g1-01|1") == Press(Action.ANSWER, 12, "g1-01", "1")
     assert ascii_number("１２") == 12 and ascii_number("²") == 2 and ascii_number("٣") is None
 
 

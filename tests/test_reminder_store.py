@@ -1,4 +1,5 @@
-"""Reminder rows on a real SQLite file, and the sender over real HTTP against FakeBotApi."""
+"""Reminder rows in the outbox on a real SQLite file, and the one sender (``bot.delivery``)
+with the Telegram transport over real HTTP against FakeBotApi."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from datetime import date, time, timedelta
 import pytest
 from telegram.ext import AIORateLimiter, ExtBot
 
-from bot.config import ReminderConfig
-from bot.reminders import Kind, at_local
-from handlers.tg.reminders import ReminderSender
+from bot.delivery import Sender, SenderSettings
+from bot.reminders import Kind, at_local, parse_clock
+from handlers.tg.transport import TelegramTransport
 from handlers.wiring import Core
 from tests.conftest import FixedClock, Seed, seed
 from tests.fakebotapi import FakeBotApi
@@ -51,7 +52,7 @@ async def seeded(core: Core) -> Seed:
 async def test_replan_is_idempotent_and_keeps_sent_rows_when_the_meeting_moves(
     core: Core, seeded: Seed
 ) -> None:
-    store = core.reminders
+    store = core.outbox
     first = await core.replan(seeded.round_id)
     rows = await store.statuses()
     assert await core.replan(seeded.round_id) == first and await store.statuses() == rows
@@ -59,11 +60,11 @@ async def test_replan_is_idempotent_and_keeps_sent_rows_when_the_meeting_moves(
     nudge = f"r{seeded.round_id}:m{seeded.member_id}:nudge:2026-12-07"
     assert rows[invite] == rows[nudge] == "planned"
     async with core.db.transaction():
-        await store.mark_sending([invite])
+        assert await store.mark_sending([(invite, "telegram", "5001")]) == [invite]
         await store.mark_sent([invite], core.clock.now())
 
     async with core.db.transaction():
-        await store.move_round(seeded.round_id, date(2026, 12, 22), date(2026, 12, 14))
+        await core.store.move_round(seeded.round_id, date(2026, 12, 22), date(2026, 12, 14))
     await core.replan(seeded.round_id)
     after = await store.statuses()
     assert after[invite] == "sent"  # never touched, never planned again
@@ -75,7 +76,7 @@ async def test_replan_is_idempotent_and_keeps_sent_rows_when_the_meeting_moves(
 async def test_members_who_submitted_get_no_member_reminders(core: Core, seeded: Seed) -> None:
     await submit(core, seeded.round_id, seeded.member_id)
     await core.replan(seeded.round_id)
-    ids = await core.reminders.statuses()
+    ids = await core.outbox.statuses()
     assert not [i for i in ids if f":m{seeded.member_id}:" in i]
     assert [i for i in ids if f":m{seeded.secretary_id}:digest" in i]
 
@@ -85,20 +86,20 @@ async def test_closing_the_round_removes_unsent_reminders(core: Core, seeded: Se
     async with core.store.transaction():
         await core.store.close_round(seeded.round_id)
     await core.replan(seeded.round_id)
-    assert await core.reminders.statuses() == {}
+    assert await core.outbox.statuses() == {}
 
 
 async def test_rows_left_sending_by_a_crash_count_as_sent(core: Core, seeded: Seed) -> None:
-    store = core.reminders
+    store = core.outbox
     await core.replan(seeded.round_id)
-    [first, second, *_] = await store.due(core.clock.now(), 10)
+    [first, second, *_] = await store.due(core.clock.now(), 10, ["telegram"], True)
     async with core.db.transaction():
-        await store.mark_sending([first.reminder.id])
-    assert await store.resolve_in_flight(core.clock.now()) == 1
+        await store.mark_sending([(first.id, "telegram", first.external_id or "")])
+        assert await store.resolve_in_flight(core.clock.now()) == 1
     statuses = await store.statuses()
-    assert statuses[first.reminder.id] == "sent" and statuses[second.reminder.id] == "planned"
+    assert statuses[first.id] == "sent" and statuses[second.id] == "planned"
     await core.replan(seeded.round_id)  # and planning again does not revive it
-    assert (await store.statuses())[first.reminder.id] == "sent"
+    assert (await store.statuses())[first.id] == "sent"
 
 
 # ------------------------------------------------------------------------ sending over HTTP
@@ -117,10 +118,17 @@ async def bot(api: FakeBotApi) -> AsyncIterator[ExtBot]:  # type: ignore[type-ar
         yield ext
 
 
-def sender(core: Core, bot: ExtBot, **config: object) -> ReminderSender:  # type: ignore[type-arg]
-    core.settings = dataclasses.replace(
-        core.settings, reminders=dataclasses.replace(ReminderConfig(), **config))
-    return ReminderSender(core, bot)
+def sender(core: Core, bot: ExtBot, *, check_seconds: int = 30,  # type: ignore[type-arg]
+           quiet_start: str = "21:00", quiet_end: str = "07:00") -> Sender:
+    """The production sender with only the Telegram transport (the core fixture's recording
+    transports are not added: this is Telegram's test)."""
+    reminders = dataclasses.replace(core.reminder_settings, quiet_start=parse_clock(quiet_start),
+                                    quiet_end=parse_clock(quiet_end))
+    send = Sender(core.outbox, core.clock.now, reminders,
+                  SenderSettings(check_seconds=check_seconds),
+                  collective_due=core.delivery.sender.collective_due, rules=core.service.rules)
+    send.add(TelegramTransport(bot, core.renderer))
+    return send
 
 
 def per_chat(api: FakeBotApi) -> Counter[int]:
@@ -185,7 +193,7 @@ async def test_blocked_member_is_marked_unreachable_and_the_secretary_told(
     await core.replan(seeded.round_id)
     send = sender(core, bot)
     await send.run()
-    assert await core.reminders.is_unreachable(str(CHATS["member"]))
+    assert await core.outbox.reachable_accounts(seeded.member_id, ["telegram"]) == 0
     to_secretary = [str(m["text"]) for m in api.sent_messages(CHATS["secretary"])]
     assert any("Trần Thị Bình" in t and "chặn bot" in t for t in to_secretary)
     clock.current = at_local(date(2026, 11, 24), time(8, 0))
@@ -193,7 +201,7 @@ async def test_blocked_member_is_marked_unreachable_and_the_secretary_told(
     await send.run()
     digest = str(api.sent_messages(CHATS["secretary"])[-1]["text"])
     assert "Đã nộp: 0/3" in digest and "Đã chặn bot, không nhắc được: Trần Thị Bình" in digest
-    assert not [i for i, s in (await core.reminders.statuses()).items()
+    assert not [i for i, s in (await core.outbox.statuses()).items()
                 if f":m{seeded.member_id}:" in i and s == "planned"]
 
 
@@ -212,7 +220,7 @@ async def test_no_reminder_contains_answer_content(
         await send.run()
         day += timedelta(days=1)
     sent = api.calls("sendMessage")
-    kinds = Counter(i.split(":")[2] for i, s in (await core.reminders.statuses()).items()
+    kinds = Counter(i.split(":")[2] for i, s in (await core.outbox.statuses()).items()
                     if s == "sent")
     assert set(kinds) == {k.value for k in Kind} - {Kind.UNREACHABLE.value}
     assert kinds["invite"] == 2  # the leader had already started: no invite

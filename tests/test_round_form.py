@@ -37,7 +37,7 @@ async def two_form_core(tmp_path: Path) -> AsyncIterator[Core]:
     review = ReviewConfig()
     settings = dataclasses.replace(base, review=dataclasses.replace(
         review, other_forms=[*review.other_forms, str(variant_pack(tmp_path))]))
-    core = build_core(settings, FixedClock())  # type: ignore[arg-type]
+    core = build_core(settings, FixedClock())
     await core.open()
     yield core
     await core.close()
@@ -54,7 +54,7 @@ async def draft_text(core: Core, chat_name: str, member_id: int, s) -> str:  # t
 
 async def test_each_round_prints_its_own_form(two_form_core: Core) -> None:
     core = two_form_core
-    assert set(core.service.families) == {"form-2025", "form-02-2023", "form-variant"}
+    assert set(core.service.forms.families) == {"form-2025", "form-02-2023", "form-variant"}
     s = await seed(core)  # its round names no form: the default
     assert "Mẫu 2B-HD KĐ.ĐG 2025" in await draft_text(core, "m", s.member_id, s)
 
@@ -155,8 +155,8 @@ def test_roster_import_does_not_invite_members_the_open_round_does_not_review(
     assert tusoi("roster", "import", "--cell", "1", str(roster)) == 0
     out = capsys.readouterr().out
     assert "giữ chức vụ lãnh đạo, quản lý 0 · không giữ chức vụ 1 · ngoài hệ thống chính trị 1" in out
-    assert "Lý Văn Cũ: /start " in out
-    assert "Lý Thị Mới: mới kết nạp chưa đủ 6 tháng" in out and "Lý Thị Mới: /start" not in out
+    assert "Lý Văn Cũ: liên kết " in out
+    assert "Lý Thị Mới: mới kết nạp chưa đủ 6 tháng" in out and "Lý Thị Mới: liên kết" not in out
 
 
 def test_a_form_family_missing_a_category_stops_the_start_with_the_keys_named(
@@ -168,6 +168,6 @@ def test_a_form_family_missing_a_category_stops_the_start_with_the_keys_named(
     settings = dataclasses.replace(base, review=dataclasses.replace(ReviewConfig(),
                                                                     other_forms=[]))
     with pytest.raises(PackError) as caught:
-        build_core(settings, FixedClock())  # type: ignore[arg-type]
+        build_core(settings, FixedClock())
     message = str(caught.value)
     assert "review.other_forms" in message and "no pack for leader, outside" in message

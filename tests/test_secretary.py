@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from bot.models import Role
-from bot.screens import Button, Document, Incoming, Press
+from bot.screens import Action, Button, DeskAction, Document, Incoming, Press, desk_press
 from handlers.wiring import Core
-from tests.conftest import Chat, Seed, seed
+from tests.conftest import Chat, Seed, delivered, seed
 from tests.test_review import answer_checklist, answer_form, linked, review_id
 
 
 def desk(sub: str, target: int = 0) -> Button:
-    return Button("x", "s", target, sub)
+    return Button("x", desk_press(DeskAction(sub), target))
 
 
 async def submitted(core: Core, s: Seed, member_id: int, name: str) -> Chat:
@@ -54,9 +54,9 @@ async def test_return_with_comment_then_resubmit_then_accept(core: Core) -> None
     await sec.press(desk("ret", s.member_id))
     assert sec.templates() == ["secretary/ask_comment"]
     await sec.say("Mục VI cần ghi rõ thời hạn & việc cụ thể")
-    assert sec.templates() == ["secretary/returned", "review/returned"]
-    notice = sec.last[1]
-    assert [a.external_id for a in notice.to or ()] == ["m"]
+    assert sec.templates() == ["secretary/returned"]
+    notice = member.notices[-1]  # through the outbox, to the member's account
+    assert notice.template == "review/returned"
     assert notice.context["comment"] == "Mục VI cần ghi rõ thời hạn & việc cụ thể"
     await sec.say("/chibo")
     lines = {x["name"]: x["status"] for x in sec.screen("secretary/tracker").context["lines"]}
@@ -68,7 +68,8 @@ async def test_return_with_comment_then_resubmit_then_accept(core: Core) -> None
     await member.press(member.button("resubmit"))
     assert member.screen("review/submitted").context["version"] == 2
     await sec.press(desk("acc", s.member_id))
-    assert sec.templates() == ["secretary/accepted", "review/accepted"]
+    assert sec.templates() == ["secretary/accepted"]
+    assert member.notices[-1].template == "review/accepted"
     await sec.say("/chibo")
     lines = {x["name"]: x["status"] for x in sec.screen("secretary/tracker").context["lines"]}
     assert lines["Trần Thị Bình"] == "accepted"
@@ -86,9 +87,10 @@ async def test_reminders_go_only_to_unfinished_linked_members_without_content(co
     await sec.press(desk("rall"))
     ack = sec.screen("secretary/reminded").context
     assert ack["reminded"] == ["Lê Văn Cường", "Phạm Thu Dung"]
-    sent = [x for x in sec.last if x.to is not None]
-    assert {a.external_id for x in sent for a in x.to or ()} == {"lead", "sec"}
-    for screen in sent:
+    sent = {who: [x for x in delivered(core, who) if x.template == "review/reminder"]
+            for who in ("m", "lead", "sec")}
+    assert {who for who, got in sent.items() if got} == {"lead", "sec"}
+    for screen in sent["lead"] + sent["sec"]:
         assert set(screen.context) == {"round", "due", "returned"}
 
 
@@ -99,7 +101,8 @@ async def test_points_and_collective_shortcomings_become_questions(core: Core) -
     member = await linked(core, s, s.member_id, "m")
     await sec.press(desk("pnt", s.leader_id))
     await sec.say("Việc chậm triển khai dự án X")
-    assert sec.templates() == ["secretary/point_added", "review/new_point"]
+    assert sec.templates() == ["secretary/point_added"]
+    assert leader.notices[-1].template == "review/new_point"
     await sec.press(desk("col"))
     await sec.say("Tập thể chậm sơ kết nghị quyết")
     assert sec.templates() == ["secretary/collective_added"]
@@ -211,7 +214,8 @@ async def test_a_member_never_reaches_another_members_review(core: Core) -> None
     for action, qid, arg in itertools.product(["a", "sub", "sum", "off", "back"], ["g1-01", ""],
                                               ["absent", ""]):
         screens = await core.service.handle(Incoming(
-            "test", "lead", press=Press(action, victim_review, qid, arg), from_button=True))
+            "test", "lead", press=Press(Action(action), victim_review, qid, arg),
+            from_button=True))
         assert screens[0].template == "common/forged"
         assert all(x.document is None for x in screens)
     assert (await core.store.review(victim_review)).submitted_version == 1  # type: ignore[union-attr]
@@ -232,7 +236,7 @@ async def test_removed_member_loses_access_at_once_and_secretary_buttons_say_so(
     # Removing someone who never linked kills their unused invite too.
     await sec.press(desk("dely", s.leader_id))
     stranger = Chat(core, "stranger")
-    await stranger.say(f"/start {s.codes[s.leader_id]}")
+    await stranger.say(f"liên kết {s.codes[s.leader_id]}")
     assert stranger.templates() == ["link/revoked"]
 
 
@@ -242,11 +246,11 @@ async def test_invites_are_reissued_and_revoked(core: Core) -> None:
     await sec.press(desk("inv", s.leader_id))
     code = sec.screen("secretary/invite").context["code"]
     old = Chat(core, "old")
-    await old.say(f"/start {s.codes[s.leader_id]}")
+    await old.say(f"liên kết {s.codes[s.leader_id]}")
     assert old.templates() == ["link/revoked"]  # the reissue revoked the earlier code
     await sec.press(desk("rvk", s.leader_id))
     new = Chat(core, "new")
-    await new.say(f"/start {code}")
+    await new.say(f"liên kết {code}")
     assert new.templates() == ["link/revoked"]
     await sec.press(desk("inv", s.leader_id))
     fresh = sec.screen("secretary/invite").context["code"]
@@ -255,12 +259,10 @@ async def test_invites_are_reissued_and_revoked(core: Core) -> None:
 
 
 async def test_tracker_flags_a_member_who_blocked_the_bot(core: Core) -> None:
-    from storage.reminders import ReminderStore
-
     s = await seed(core)
     sec = await linked(core, s, s.secretary_id, "sec")
     await linked(core, s, s.member_id, "m")
-    await ReminderStore(core.db, channel="test").mark_unreachable("m", core.clock.now())
+    await core.outbox.mark_unreachable("test", "m", core.clock.now())
     await sec.say("/chibo")
     html = core.renderer.html(sec.screen("secretary/tracker"))
     assert "Trần Thị Bình: chưa bắt đầu ⚠️ đã chặn bot" in html
@@ -282,7 +284,8 @@ async def test_two_secretaries_confirming_one_roster_import_it_once(core: Core) 
     sent = await core.service.handle(Incoming(
         "test", "sec", document=Document("ds.csv", ROSTER)))
     assert [x.template for x in sent] == ["secretary/roster_preview"]
-    confirm = next(b for row in sent[0].buttons for b in row if b.qid == "rok")
+    confirm = next(b for row in sent[0].buttons for b in row
+                   if b.press.desk is DeskAction.ROSTER_OK)
     await sec.press(confirm)
     await deputy.press(confirm)  # the same button, pressed by the deputy a moment later
     assert sec.templates() == ["secretary/roster_imported"]

@@ -155,7 +155,7 @@ async def running_bot(tmp_path: Path, clock: FixedClock | None = None) -> AsyncI
     async with FakeBotApi() as api:
         settings = make_settings(tmp_path, base_url=api.base_url, base_file_url=api.base_file_url,
                                  poll_timeout=1, reply_retry_ms=[50, 50, 50])
-        core = build_core(settings, clock)  # type: ignore[arg-type]
+        core = build_core(settings, clock)
         app = build_application(core)
         runs: Counter[int] = Counter()
 

@@ -9,16 +9,18 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.request import BaseRequest
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, MessageHandler,
-    TypeHandler, filters,
+    filters,
 )
 
-from handlers.tg import common, reminders, review
+from handlers.tg import common, review
 from handlers.tg.inbox import ChatOrderedProcessor, Inbox
 from handlers.tg.limits import ChatRateLimiter
+from handlers.tg.send import CHANNEL
+from handlers.tg.transport import TelegramTransport
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,9 @@ def build_application(
         await core.open()
         menu = [BotCommand(c.command, c.description) for c in core.renderer.menu()]
         await app.bot.set_my_commands(menu)
-        await reminders.start(app)  # settle a crash's in-flight reminders, plan, arm the jobs
+        # The outbox sender (one per process, for every channel) now also sends on Telegram;
+        # the first channel to start settles a crash's in-flight rows and plans the rounds.
+        await core.delivery.start(TelegramTransport(app.bot, core.renderer))
 
     async def post_shutdown(app: Application) -> None:
         await core.close()
@@ -67,8 +71,6 @@ def build_application(
     app.bot_data["inbox"] = Inbox(core, processor)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
-    # Before every handler: a person who had blocked the bot and writes again is reachable.
-    app.add_handler(TypeHandler(Update, reminders.on_any_update), group=-1)
     # Order matters: the first matching handler in the group wins.
     app.add_handlers([
         # Groups: no personal content, ever. Commands and mentions get a pointer.
@@ -106,6 +108,7 @@ async def running(app: Application, *, poll: bool = True) -> AsyncIterator[Inbox
             await inbox.stop_polling()
             await app.stop()
             await inbox.close()
+            await app.bot_data["core"].delivery.stop(CHANNEL)  # before the bot shuts down
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:

@@ -9,7 +9,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from handlers.tg.send import patiently
+from handlers.tg.send import CHANNEL, patiently
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, template: str
     if chat is None:
         return
     core: Core = context.bot_data["core"]
-    text = core.renderer.render(template, {})
+    text = core.renderer.render(template, {}, channel=CHANNEL)
     await patiently(lambda: context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML),
                     core.settings.telegram.reply_delays)
 

@@ -9,8 +9,9 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.screens import DESK, OFFICIAL, Document, Incoming, Press, Screen, decode_press
-from handlers.tg.send import CHANNEL, deliver, patiently
+from bot.screens import Action, DeskAction, Document, Incoming, Press, Screen
+from bot.text import clean_text
+from handlers.tg.send import CHANNEL, decode_press, deliver, patiently
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,21 @@ def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
 
 def _delays(context: ContextTypes.DEFAULT_TYPE) -> tuple[float, ...]:
     return _core(context).settings.telegram.reply_delays
+
+
+def typed(text: str) -> dict[str, object]:
+    """Telegram's own forms, as the core knows them: ``/start CODE`` (the invite link) is the
+    link press, ``/start`` alone is ``/tieptuc``; ``/lenh@tenbot`` (group syntax) is
+    ``/lenh``. Anything else is passed on as typed."""
+    stripped = clean_text(text)
+    if not stripped.startswith("/"):
+        return {"text": text}
+    head, _, rest = stripped.partition(" ")
+    name = head[1:].split("@", 1)[0]
+    if name.lower() == "start":
+        code = rest.strip()
+        return {"press": Press(Action.LINK, arg=code) if code else Press(Action.RESUME)}
+    return {"text": f"/{name} {rest}".rstrip()}
 
 
 def _incoming(update: Update, **kwargs: object) -> Incoming:
@@ -58,7 +74,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or message.text is None:
         return
-    incoming = _incoming(update, text=message.text)
+    incoming = _incoming(update, **typed(message.text))
     screens = await _core(context).service.handle(incoming)
     await _reply(context, incoming, message.chat_id, screens)
 
@@ -72,23 +88,24 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await patiently(query.answer, _delays(context))
     except TelegramError as exc:  # "query is too old" after a restart, or Telegram is down
         log.info("callback query not answered: %s", type(exc).__name__)
-    press = decode_press(query.data or "") or Press("forged")
+    press = decode_press(query.data or "") or Press(Action.FORGED)
     core = _core(context)
     incoming = _incoming(update, press=press, from_button=True)
     pressed = query.message if isinstance(query.message, Message) else None
     working = None
-    if (press.action == DESK and press.qid == "bnd" and pressed is not None
+    if (press.desk is DeskAction.BUNDLE and pressed is not None
             and await core.service.may_use_desk(incoming.channel, incoming.external_id)):
         working = await _say(context, pressed.chat_id, core.renderer.render(
-            "secretary/bundle_working", {}))
+            "secretary/bundle_working", {}, channel=CHANNEL))
     screens = await core.service.handle(incoming)
     if working is not None:  # the long job is over: the progress message says so
         try:
-            await working.edit_text(core.renderer.render("secretary/bundle_done", {}))
+            await working.edit_text(core.renderer.render("secretary/bundle_done", {},
+                                                         channel=CHANNEL))
         except TelegramError:
             pass  # cosmetic
-    if pressed is not None and pressed.reply_markup and press.action != OFFICIAL and not any(
-        s.replaces_pressed for s in screens
+    if pressed is not None and pressed.reply_markup and press.action != Action.OFFICIAL and not any(
+        s.ack for s in screens
     ):
         try:  # old buttons disappear once used, so they cannot be pressed again by mistake
             await pressed.edit_reply_markup(reply_markup=None)

@@ -4,6 +4,10 @@ A reply is tried again after a 5xx, a timeout or a dropped connection (``patient
 429 is waited out by the rate limiter, for that chat only (``handlers.tg.limits``). If a
 reply still cannot be delivered, ``deliver`` says so and sends nothing more to that chat, so
 the member's screen never runs ahead of what the core believes they saw.
+
+Buttons carry the core's ``Press`` in Telegram's callback data (``encode_press``): ASCII,
+at most 64 bytes. Messages for anyone but the person who wrote go through the outbox and
+``handlers.tg.transport``, never through here.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
-from bot.screens import Screen, encode_press
+from bot.screens import Action, Button, DeskAction, Press, Screen
 from handlers.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -123,6 +127,43 @@ def _visible(html: str) -> bool:
     return bool(re.sub(r"<[^<>]*>", "", html).strip())
 
 
+CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+# Actions a button can carry (the others come from typed words or from the core itself).
+BUTTON_ACTIONS = frozenset({
+    Action.ANSWER, Action.BACK, Action.SKIP, Action.PAUSE, Action.RESUME, Action.OFFICIAL,
+    Action.DONE, Action.KEEP, Action.CLEAR, Action.SUMMARY, Action.SUBMIT, Action.HELP,
+    Action.DESK,
+})
+_DESK_ACTIONS = {a.value: a for a in DeskAction}
+
+
+def encode_press(button: Button) -> str:
+    """A button's press as callback data: ``action|review|qid|arg``, or for the desk
+    ``s|target|desk action|arg`` (ASCII, at most 64 bytes)."""
+    press = button.press
+    if press.action == Action.DESK and press.desk is not None:
+        data = f"{press.action.value}|{press.target}|{press.desk.value}|{press.arg}"
+    else:
+        data = f"{press.action.value}|{press.review_id}|{press.qid}|{press.arg}"
+    if len(data.encode()) > CALLBACK_LIMIT:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def decode_press(data: str) -> Press | None:
+    """Unpack callback data; None when it is not something this bot could have sent."""
+    parts = data.split("|")
+    # ASCII digits only ("²".isdigit() is True), and an id SQLite can hold.
+    if (len(parts) != 4 or parts[0] not in {a.value for a in BUTTON_ACTIONS}
+            or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 18):
+        return None
+    action, number, qid, arg = Action(parts[0]), int(parts[1]), parts[2], parts[3]
+    if action == Action.DESK:
+        desk = _DESK_ACTIONS.get(qid)
+        return Press(action, arg=arg, desk=desk, target=number) if desk is not None else None
+    return Press(action, number, qid, arg)
+
+
 def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
     if not screen.buttons:
         return None
@@ -133,9 +174,11 @@ def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
 
 
 async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
-                      delays: Sequence[float] = RETRY_DELAYS) -> None:
-    """Every part of ``screen`` to ``chat_id``; raises if a part finally failed."""
-    text = renderer.html(screen)
+                      delays: Sequence[float] = RETRY_DELAYS,
+                      on_part: Callable[[], None] | None = None) -> None:
+    """Every part of ``screen`` to ``chat_id``; raises if a part finally failed.
+    ``on_part`` is told each part Telegram took."""
+    text = renderer.html(screen, CHANNEL)
     markup = keyboard(renderer, screen)
     if screen.document is not None:
         document = screen.document
@@ -144,6 +187,8 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
             chat_id, InputFile(document.content, filename=document.filename),
             caption=caption or None, parse_mode=ParseMode.HTML,
             reply_markup=None if rest else markup), delays)
+        if on_part is not None:
+            on_part()
         pieces = html_chunks("\n".join(rest), MessageLimit.MAX_TEXT_LENGTH) if rest else []
     else:
         pieces = html_chunks(text, MessageLimit.MAX_TEXT_LENGTH)
@@ -152,6 +197,8 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
         await patiently(functools.partial(bot.send_message, chat_id, piece,
                                           parse_mode=ParseMode.HTML,
                                           reply_markup=markup if last else None), delays)
+        if on_part is not None:
+            on_part()
 
 
 async def deliver(
@@ -163,46 +210,31 @@ async def deliver(
     on_receipt: Callable[[str], Awaitable[None]] | None = None,
     delays: Sequence[float] = RETRY_DELAYS,
 ) -> bool:
-    """Send every screen: replies to ``chat_id``, notifications to their accounts.
+    """Send the reply's screens to ``chat_id``, in order.
 
-    Returns False when a reply to ``chat_id`` could not be delivered (the rest of the replies
-    are then not sent; notifications still are). ``on_receipt`` is told each delivered
-    screen's ``receipt``.
+    Returns False when one could not be delivered (the rest are then not sent, so the
+    member's screen never runs ahead of what the core believes they saw). ``on_receipt`` is
+    told each delivered screen's ``receipt``.
     """
-    replies_ok = True
     for screen in screens:
-        if screen.to is not None:
-            for account in screen.to:
-                if account.channel != CHANNEL:
-                    continue
-                try:
-                    await send_screen(bot, int(account.external_id), renderer, screen, delays)
-                except Forbidden:
-                    log.warning("member %s has blocked the bot", account.member_id)
-                except TelegramError as exc:  # stored all the same; the officer's desk has it
-                    log.warning("notice to member %s not delivered: %s", account.member_id,
-                                type(exc).__name__)
-            continue
-        if not replies_ok:
-            continue
         try:
             await _reply(bot, chat_id, renderer, screen, pressed, delays)
         except TelegramError as exc:
             log.warning("reply not delivered (%s); the member will be shown where they stand",
                         type(exc).__name__)
-            replies_ok = False
-            continue
+            return False
         if screen.receipt is not None and on_receipt is not None:
             await on_receipt(screen.receipt)
-    return replies_ok
+    return True
 
 
 async def _reply(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
                  pressed: Message | None, delays: Sequence[float]) -> None:
-    if screen.replaces_pressed and pressed is not None:
+    if screen.ack and pressed is not None:
         try:
             await patiently(lambda: pressed.edit_text(
-                renderer.html(screen), parse_mode=ParseMode.HTML, reply_markup=None), delays)
+                renderer.html(screen, CHANNEL), parse_mode=ParseMode.HTML, reply_markup=None),
+                delays)
             return
         except BadRequest as exc:  # too old, deleted, or the same text: say it anew
             log.info("could not edit the pressed message: %s", exc.message)
