@@ -50,7 +50,13 @@ from bot.reminders import (
     local_day, quiet_until, reviewed, unreachable_notice,
 )
 from bot.rules import RuleBook
-from bot.screens import Document, Screen, SubmissionRef
+from bot.screens import Document, Screen, SubmissionRef  # SubmissionRef: part of the seam
+
+__all__ = [
+    "NOTICE", "Delivery", "DeliveryLoop", "Notice", "NoticeQueue", "Outbox", "OutboxRow",
+    "Outcome", "SendReport", "Sender", "SenderSettings", "SubmissionRef", "TallyLine",
+    "Transport",
+]
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,20 @@ from bot.words import Words
 
 @dataclass(frozen=True)
 class Menu:
-    """The desk's last screen: its numbered choices and every press it offered."""
+    """The desk's last screen: its numbered choices and every press it offered. A question
+    the desk asks (a comment, a point, a category, "remove for sure?": «thôi» drops it) keeps
+    the menu it was asked from in ``under``; once it is answered or dropped, that menu is in
+    force again."""
 
     choices: tuple[Press, ...] = ()
     presses: tuple[Press, ...] = ()
+    under: Menu | None = None
+
+    @property
+    def asks(self) -> bool:
+        """A question (typed text or a confirmation, with «thôi» to drop it), not a menu of
+        its own."""
+        return any(p.desk is DeskAction.CANCEL for p in self.presses)
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,19 @@ class OutOfRange:
     count: int
 
 
-def desk_menu(screens: Sequence[Screen]) -> Menu:
-    """The menu a desk reply leaves: that of its last screen offering any choice."""
+def desk_menu(screens: Sequence[Screen], before: Menu | None = None) -> Menu:
+    """The menu a desk reply leaves: that of its last screen offering any choice (a
+    question keeps ``before`` under it); with none, ``before`` — or, if ``before`` was a
+    question, now answered, the menu it was asked from."""
     for screen in reversed(screens):
         if screen.buttons or screen.choices:
-            return Menu(screen.choices, tuple(screen.presses()))
-    return Menu()
+            menu = Menu(screen.choices, tuple(screen.presses()))
+            if menu.asks and before is not None:
+                return Menu(menu.choices, menu.presses, before.under if before.asks else before)
+            return menu
+    if before is not None and before.asks:
+        return before.under or Menu()
+    return before or Menu()
 
 
 def shows_review(screens: Sequence[Screen]) -> bool:
@@ -83,9 +100,23 @@ def _data(press: Press) -> dict[str, object]:
     return data
 
 
+def _menu_data(menu: Menu) -> dict[str, object]:
+    data: dict[str, object] = {"c": [_data(p) for p in menu.choices],
+                               "p": [_data(p) for p in menu.presses]}
+    if menu.under is not None:
+        data["u"] = _menu_data(menu.under)
+    return data
+
+
+def _menu(data: dict[str, object]) -> Menu:
+    under = data.get("u")
+    return Menu(tuple(_press(p) for p in data.get("c", [])),  # type: ignore[attr-defined]
+                tuple(_press(p) for p in data.get("p", [])),  # type: ignore[attr-defined]
+                _menu(under) if isinstance(under, dict) else None)
+
+
 def dump(menu: Menu) -> str:
-    return json.dumps({"c": [_data(p) for p in menu.choices],
-                       "p": [_data(p) for p in menu.presses]}, separators=(",", ":"))
+    return json.dumps(_menu_data(menu), separators=(",", ":"))
 
 
 def load(text: str | None) -> Menu | None:
@@ -94,8 +125,6 @@ def load(text: str | None) -> Menu | None:
     if not text:
         return None
     try:
-        data = json.loads(text)
-        return Menu(tuple(_press(p) for p in data.get("c", [])),
-                    tuple(_press(p) for p in data.get("p", [])))
+        return _menu(json.loads(text))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

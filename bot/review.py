@@ -226,7 +226,9 @@ class ReviewService:
             return
         menu: str | None = who.menu
         if route is Route.DESK:
-            menu = menus.dump(menus.desk_menu(screens))
+            # A desk reply with choices is the new menu; one without (an acknowledgement, a
+            # document) leaves the last menu shown in force, still on the person's screen.
+            menu = menus.dump(menus.desk_menu(screens, menus.load(who.menu)))
         elif menus.shows_review(screens):
             menu = None
         if menu != who.menu:
