@@ -7,7 +7,7 @@ without touching code, so loading is strict: every problem in a file is reported
 each with the file, the TOML key path and a plain-English explanation.
 
 The schema itself is documented in the comment block at the top of each pack file.
-This module is core: it imports neither the channel (telegram) nor storage.
+This module is core: it imports neither a channel nor storage.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-# Question, section and pack ids. They travel in Telegram callback data, so they stay short
-# and ASCII: f"a|{review_id:06d}|{qid}|{option_id}" must fit Telegram's 64-byte limit.
+# Question, section and pack ids. They travel in a channel's button data, which can be as
+# small as 64 bytes for "a|{review_id:06d}|{qid}|{option_id}", so they stay short and ASCII.
 QID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
 OPTION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,11}$")
 OPTION_SET_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")

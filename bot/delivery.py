@@ -84,7 +84,7 @@ class Delivery:
 class Transport(Protocol):
     """One channel's way to put a screen in front of one account."""
 
-    channel: str  # "telegram", "zalo", "console"
+    channel: str  # the channel's name, as accounts store it
 
     async def send(self, external_id: str, screen: Screen) -> Delivery: ...
 

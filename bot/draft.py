@@ -1,7 +1,7 @@
 """Turn a member's answers into the Word draft of their self-review (bản kiểm điểm cá nhân).
 
 The template is built by ``templates/docx/build_templates.py``; this module only fills it in.
-It knows nothing about Telegram or storage: callers hand over a plain mapping (see
+It knows nothing about a channel or storage: callers hand over a plain mapping (see
 ``DRAFT_CONTEXT_KEYS``) and get the ``.docx`` bytes back.
 
 Member text is made safe here, once: NFC-normalised, stripped of characters that would make

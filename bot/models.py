@@ -75,7 +75,7 @@ def is_officer(member: Member) -> bool:
 
 @dataclass(frozen=True)
 class Account:
-    """A member's identity on one channel (Telegram user id, console, Zalo chat id)."""
+    """A member's identity on one channel (a chat platform's user id, the console)."""
 
     channel: str
     external_id: str

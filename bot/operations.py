@@ -76,7 +76,8 @@ class OperationSettings:
     # The default title of a round reviewing a given year (a template, rendered by wiring).
     round_title: Callable[[int], str] = str
     # The links a new member may open to join (one per channel that has such links, e.g.
-    # Telegram's t.me deep link). On every channel the code can also be typed.
+    # a deep link that opens the bot with the code). On every channel the code can also be
+    # typed.
     invite_links: Sequence[InviteLinks] = ()
 
 

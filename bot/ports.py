@@ -38,7 +38,8 @@ class Clock(Protocol):
 
 class InviteLinks(Protocol):
     """What a person on one channel opens to join with an invite code, if the channel has
-    such a link (Telegram: a t.me deep link); None where a code must be typed."""
+    such a link (a deep link that opens the bot with the code); None where a code must be
+    typed."""
 
     channel: str
 

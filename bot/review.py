@@ -23,7 +23,7 @@ from enum import Enum
 from bot import menus
 from bot.checklist import Pack
 from bot.delivery import Notice, NoticeQueue
-from bot.errors import Refusal
+from bot.errors import Inactive, NotLinked, Refusal
 from bot.invites import LENGTH, normalise_code
 from bot.link import Linker, LinkSettings
 from bot.menus import Menu, OutOfRange
@@ -294,7 +294,7 @@ class ReviewService:
             return Route.OTHER, [Screen("common/unknown_command")]
         if press is not None and press.action == Action.HELP:
             return Route.OTHER, [Screen("common/help")]
-        member = await self.linker.member(incoming)
+        member = member_of(who)
         if press is not None and press.action == Action.DESK:
             return Route.DESK, await self.desk.press(member, press, incoming.roster)
         if press is not None and press.action == Action.FORGED:
@@ -351,6 +351,15 @@ class ReviewService:
             "count": len(menu.choices), "out_of_range": typed is not None,
             "words": list(dict.fromkeys(words)),
         })
+
+
+def member_of(who: Who | None) -> Member:
+    """The member behind the account that wrote; ``NotLinked``/``Inactive`` otherwise."""
+    if who is None:
+        raise NotLinked()
+    if not who.member.active:
+        raise Inactive()
+    return who.member
 
 
 # Set while one message is handled: whether it queued a notice (the sender is then woken

@@ -152,7 +152,7 @@ class Incoming:
 
     Exactly one of ``text``, ``press``, ``document`` (a file the person sent, e.g. a
     roster) or ``unsupported`` is set. ``event_key`` is unique per delivered update (e.g.
-    "telegram:123") so a repeated delivery is recognised; ``private`` is False in group
+    "<channel>:123") so a repeated delivery is recognised; ``private`` is False in group
     chats. ``roster`` is filled in by the core itself, before its transaction, with the
     reading of a roster file (the heavy part).
     """

@@ -79,3 +79,20 @@ def test_no_assert_as_a_run_time_guard_in_product_code() -> None:
             found += [f"{path.relative_to(REPO)}:{node.lineno}" for node in ast.walk(tree)
                       if isinstance(node, ast.Assert)]
     assert not found, found
+
+
+def test_the_core_never_mentions_telegram() -> None:
+    """Issue 9: a second channel lives with the core as it is. Only ``bot/config.py`` names
+    Telegram (it reads every section of the one TOML file); callback data, deep links and
+    «bấm» wording live in handlers/tg and templates/messages/telegram/."""
+    for path in (REPO / "bot").glob("*.py"):
+        if path.name == "config.py":
+            continue
+        text = path.read_text(encoding="utf-8").lower()
+        for word in ("telegram", "t.me/", "callback_data", "bấm"):
+            assert word not in text, (path.name, word)
+    messages = REPO / "templates" / "messages"
+    for path in messages.rglob("*.j2"):
+        if messages / "telegram" in path.parents:
+            continue
+        assert "bấm" not in path.read_text(encoding="utf-8").lower(), path
