@@ -244,22 +244,26 @@ class SendReport:
 
 
 class _Pace:
-    """At most ``rate`` starts a second on one channel."""
+    """At most ``rate`` sends a second on one channel, as a token bucket holding one second's
+    worth: a burst of up to ``rate`` goes at once, more wait their turn (the same pace as a
+    leaky-bucket rate limiter, so a window of sends is not spread out for nothing)."""
 
     def __init__(self, rate: float) -> None:
-        self.interval = 1 / rate if rate > 0 else 0.0
-        self.next = 0.0
-        self.lock = asyncio.Lock()
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp: float | None = None
 
     async def wait(self) -> None:
-        if not self.interval:
+        if self.rate <= 0:
             return
-        async with self.lock:
-            loop = asyncio.get_running_loop()
-            delay = self.next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self.next = max(self.next, loop.time()) + self.interval
+        now = asyncio.get_running_loop().time()
+        if self.stamp is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1  # taken now, or reserved: a negative count is a queue
+        if self.tokens < 0:
+            await asyncio.sleep(-self.tokens / self.rate)
 
 
 class Sender:
@@ -501,7 +505,7 @@ class DeliveryLoop:
         self.now = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._users = 0
+        self._users: set[str] = set()  # the channels (or other starters) running
         self._settled = False
 
     def wake(self) -> None:
@@ -509,11 +513,11 @@ class DeliveryLoop:
         self._wake.set()
 
     async def start(self, transport: Transport | None = None) -> None:
-        """A channel starts. The first one also settles what a crash left in flight and
-        plans every open round."""
+        """A channel starts (``transport``; None: a starter without one, e.g. a test). The
+        first one also settles what a crash left in flight and plans every open round."""
         if transport is not None:
             self.sender.add(transport)
-        self._users += 1
+        self._users.add(transport.channel if transport is not None else "")
         if not self._settled:
             self._settled = True
             async with self.outbox.transaction():
@@ -526,9 +530,10 @@ class DeliveryLoop:
             self._task = asyncio.create_task(self._run(), name="delivery")
 
     async def stop(self, channel: str | None = None) -> None:
+        """A channel stops (stopping twice is harmless); the loop ends with the last one."""
         if channel is not None:
             self.sender.remove(channel)
-        self._users = max(0, self._users - 1)
+        self._users.discard(channel or "")
         if self._users or self._task is None:
             return
         task, self._task = self._task, None

@@ -229,7 +229,7 @@ class ReviewService:
             # A desk reply with choices is the new menu; one without (an acknowledgement, a
             # document) leaves the last menu shown in force, still on the person's screen.
             menu = menus.dump(menus.desk_menu(screens, menus.load(who.menu)))
-        elif menus.shows_review(screens):
+        elif menus.shows_review(screens) or not is_officer(who.member):
             menu = None
         if menu != who.menu:
             await self.store.set_menu(who.account.channel, who.account.external_id, menu)
@@ -280,7 +280,8 @@ class ReviewService:
 
     async def _route(self, incoming: Incoming, who: Who | None) -> tuple[Route, list[Screen]]:
         press, from_button = incoming.press, incoming.from_button
-        menu = menus.load(who.menu) if who is not None else None
+        # Only an officer has a desk, so only an officer's typing is read against its menu.
+        menu = menus.load(who.menu) if who is not None and is_officer(who.member) else None
         text = incoming.text
         if press is None and text is not None:
             typed = self._typed(text, menu)

@@ -171,15 +171,16 @@ class OutboxStore(Queries):
     async def mark_sending(self, sends: Sequence[tuple[str, str, str]]) -> list[str]:
         """Claim rows still planned for sending to (channel, external id); return the ids
         claimed (a row re-planned, dropped or deleted meanwhile is not)."""
-        claimed = await self._all(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
-            " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'planned' RETURNING id",
-            (json.dumps([i for i, _, _ in sends]),))
-        ids = {r["id"] for r in claimed}
         await self.db.conn.executemany(
-            "UPDATE outbox SET channel = ?, external_id = ? WHERE id = ?",
-            [(channel, external_id, i) for i, channel, external_id in sends if i in ids])
-        return [i for i, _, _ in sends if i in ids]
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, channel = ?,"
+            " external_id = ? WHERE id = ? AND status = 'planned'",
+            [(channel, external_id, i) for i, channel, external_id in sends])
+        ids = [i for i, _, _ in sends]
+        marks = ", ".join("?" * len(ids))  # by primary key, not a scan
+        rows = await self._all(
+            f"SELECT id FROM outbox WHERE id IN ({marks}) AND status = 'sending'", ids)
+        claimed = {r["id"] for r in rows}
+        return [i for i in ids if i in claimed]
 
     async def mark_sent(self, ids: Sequence[str], now: datetime, note: str | None = None) -> None:
         await self.db.conn.executemany(

@@ -49,6 +49,7 @@ def build_application(
         await core.delivery.start(TelegramTransport(app.bot, core.renderer))
 
     async def post_shutdown(app: Application) -> None:
+        await core.delivery.stop(CHANNEL)  # already stopped by ``running``; harmless twice
         await core.close()
 
     processor = ChatOrderedProcessor(settings.concurrent_chats)
