@@ -28,6 +28,7 @@ def _data_root() -> Path:
 
 ROOT = _data_root()
 TOKEN_ENV = "TUSOI_TELEGRAM_TOKEN"
+ZALO_TOKEN_ENV = "TUSOI_ZALO_TOKEN"
 
 
 class ConfigError(Exception):
@@ -90,6 +91,34 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class ZaloSettings:
+    token: str = field(default="", repr=False)
+    base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    mode: str = "polling"  # or "webhook"
+    webhook_secret: str = field(default="", repr=False)
+    public_base_url: str = ""
+    poll_timeout: int = 30
+    concurrent_chats: int = 64
+    rate_per_second: int = 10
+    reply_retry_ms: list[int] = field(default_factory=lambda: [500, 1000, 2000])
+    link_ttl_minutes: int = 120
+    link_max_downloads: int = 3
+    previews: bool = True
+    preview_ttl_minutes: int = 10
+
+    @property
+    def reply_delays(self) -> tuple[float, ...]:
+        """Seconds to wait before each new try of a reply Zalo did not take."""
+        return tuple(ms / 1000 for ms in self.reply_retry_ms)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     drafts_dir: str = "drafts"
     database: str = "tusoi-demo.sqlite3"
@@ -131,6 +160,8 @@ class Settings:
     review: ReviewConfig = ReviewConfig()
     invites: InviteSettings = InviteSettings()
     telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
+    web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderConfig = ReminderConfig()
@@ -202,7 +233,13 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         settings = dataclasses.replace(
             settings, telegram=dataclasses.replace(settings.telegram, token=token)
         )
+    zalo_token = env.get(ZALO_TOKEN_ENV)
+    if zalo_token:
+        settings = dataclasses.replace(
+            settings, zalo=dataclasses.replace(settings.zalo, token=zalo_token)
+        )
     source = str(path) if path is not None else ""
+    _check_zalo(settings, source)
     if settings.calendar.convention not in ("strict", "loose"):
         raise ConfigError("bad_choice", source=source, key="calendar.convention",
                           allowed=["strict", "loose"], value=settings.calendar.convention)
@@ -240,3 +277,31 @@ def _check_reminders(config: ReminderConfig, source: str) -> None:
         raise ConfigError("negative", source=source, key="reminders.overdue_max")
     if any(n < 1 for n in config.nudge_days):
         raise ConfigError("not_positive", source=source, key="reminders.nudge_days")
+
+
+def _check_zalo(settings: Settings, source: str) -> None:
+    zalo = settings.zalo
+    if zalo.mode not in ("polling", "webhook"):
+        raise ConfigError("bad_choice", source=source, key="zalo.mode",
+                          allowed=["polling", "webhook"], value=zalo.mode)
+    for key in ("concurrent_chats", "rate_per_second", "poll_timeout", "link_ttl_minutes",
+                "link_max_downloads", "preview_ttl_minutes"):
+        if getattr(zalo, key) < 1:
+            raise ConfigError("not_positive", source=source, key=f"zalo.{key}")
+    if any(ms < 0 for ms in zalo.reply_retry_ms):
+        raise ConfigError("negative", source=source, key="zalo.reply_retry_ms")
+    secret = zalo.webhook_secret
+    if secret and not 8 <= len(secret) <= 256:  # Zalo's setWebhook takes 8 to 256 characters
+        raise ConfigError("zalo_secret_length", source=source, key="zalo.webhook_secret")
+    url = zalo.public_base_url
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError("zalo_base_url", source=source, key="zalo.public_base_url", value=url)
+    if zalo.token and zalo.mode == "webhook":
+        if not secret:
+            raise ConfigError("zalo_webhook_needs", source=source, key="zalo.webhook_secret")
+        if not url:
+            raise ConfigError("zalo_webhook_needs", source=source, key="zalo.public_base_url")
+    if zalo.token and not url:  # the .docx reaches a Zalo member only as a link
+        raise ConfigError("zalo_needs_public_url", source=source, key="zalo.public_base_url")
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError("bad_port", source=source, key="web.port", value=settings.web.port)

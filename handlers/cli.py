@@ -287,6 +287,58 @@ def run_console(settings: Settings, config: Path | None, announce: bool) -> int:
     return EXIT_OK
 
 
+def run_bot(settings: Settings) -> int:
+    """Every configured channel (Telegram, Zalo and its web app) in one process."""
+    from handlers.run import run
+    from handlers.wiring import build_core
+
+    run(build_core(settings))
+    return EXIT_OK
+
+
+def cmd_zalo_webhook(settings: Settings, config: Path | None, args: argparse.Namespace) -> int:
+    """``tusoi zalo webhook set|delete|info``: the operator registers, removes or reads Zalo's
+    webhook (the bot never does it by itself). The secret is sent, never printed."""
+    import asyncio
+
+    from handlers.zalo.api import ZaloApi
+
+    zalo = settings.zalo
+    source = str(config or "")
+    if not zalo.token:
+        raise ConfigError("no_zalo_token", source=source, key="zalo.token")
+    url = f"{zalo.public_base_url.rstrip('/')}/zalo/webhook"
+    if args.action == "set":
+        for key in ("public_base_url", "webhook_secret"):
+            if not getattr(zalo, key):
+                raise ConfigError("zalo_webhook_needs", source=source, key=f"zalo.{key}")
+
+    async def call() -> dict[str, Any] | None:
+        api = ZaloApi(zalo.token, zalo.base_url)
+        try:
+            if args.action == "set":
+                return await api.set_webhook(url, zalo.webhook_secret)
+            if args.action == "delete":
+                return await api.delete_webhook()
+            return await api.get_webhook_info()
+        finally:
+            await api.close()
+
+    result = asyncio.run(call())
+    say(_renderer(), "zalo_webhook", action=args.action, result=result, url=url,
+        mode=zalo.mode, updated=_from_ms((result or {}).get("updated_at")))
+    return EXIT_OK
+
+
+def _from_ms(value: Any) -> Any:
+    """Zalo's timestamps (milliseconds since 1970) as an aware datetime, or None."""
+    from datetime import UTC, datetime
+
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
 def run_telegram(settings: Settings, config: Path | None) -> int:
     from handlers.tg.app import run_polling
     from handlers.wiring import build_core
@@ -345,6 +397,10 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     command(sub, "run", "run")
     command(sub, "console", "console")
     command(sub, "telegram", "telegram")
+    zalo = group("zalo", "zalo")
+    webhook = command(zalo, "webhook", "zalo_webhook")
+    webhook.add_argument("action", choices=("set", "delete", "info"), metavar="set|delete|info",
+                         help=h["zalo_webhook_action"])
     command(group("db", "db"), "init", "db_init")
     backup = command(sub, "backup", "backup")
     backup.add_argument("file", metavar="TỆP", help=h["backup_file"])
@@ -476,7 +532,8 @@ def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
     settings: Settings | None = None
     try:
         settings = load_settings(config)
-        on_console = command == "console" or (command == "run" and not settings.telegram.token)
+        on_console = command == "console" or (
+            command == "run" and not settings.telegram.token and not settings.zalo.token)
         configure_logging(settings.logging.level,
                           quiet=command not in ("run", "telegram") or on_console)
         if command == "checklist":
@@ -487,9 +544,13 @@ def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
             return cmd_backup(settings, args)
         if command == "restore":
             return cmd_restore(settings, args)
+        if command == "zalo":
+            return cmd_zalo_webhook(settings, config, args)
         if on_console:
             return run_console(settings, config, announce=command == "run")
-        if command in ("run", "telegram"):
+        if command == "run":
+            return run_bot(settings)
+        if command == "telegram":
             return run_telegram(settings, config)
         import asyncio
 
@@ -529,7 +590,17 @@ def _unexpected(exc: Exception, settings: Settings | None) -> int:
         from telegram.error import InvalidToken, NetworkError
     except ImportError:  # pragma: no cover - telegram is a dependency
         InvalidToken = NetworkError = ()  # type: ignore[assignment,misc]
-    if isinstance(exc, InvalidToken):
+    import httpx
+
+    from handlers.zalo.api import BAD_TOKEN, ZaloError
+
+    if isinstance(exc, ZaloError):
+        kind = "zalo_token" if exc.kind == BAD_TOKEN else "zalo_refused"
+        context.update(code=exc.kind, description=exc.description[:200])
+    elif isinstance(exc, httpx.HTTPError):
+        kind = "zalo_unreachable"
+        context["url"] = settings.zalo.base_url if settings else ""
+    elif isinstance(exc, InvalidToken):
         kind = "telegram_token"
     elif isinstance(exc, NetworkError):
         kind = "telegram_unreachable"
