@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, ZaloSettings
+from bot.config import Settings, WebSettings, ZaloSettings
 from handlers.wiring import Core, build_core
 from handlers.zalo.app import ZaloRuntime, running_zalo
 from tests.conftest import FixedClock, Seed, make_settings, seed
@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def zalo_settings(tmp_path: Path, fake: FakeZalo, port: int, **zalo: Any) -> Settings:
     settings = make_settings(tmp_path)
-    return dataclasses.replace(settings, zalo=dataclasses.replace(
+    return dataclasses.replace(settings, web=WebSettings(port=port), zalo=dataclasses.replace(
         ZaloSettings(), token=TOKEN, base_url=fake.base_url, poll_timeout=1,
         webhook_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}",
         reply_retry_ms=[20, 20, 20], **zalo))
