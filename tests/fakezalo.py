@@ -519,8 +519,10 @@ class FakeZalo:
     def pending_events(self) -> int:
         return len(self._events)
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
-        """Until ``predicate()`` is truthy (re-checked after every call and delivery)."""
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10,
+                       every: float = 0.5) -> Any:
+        """Until ``predicate()`` is truthy: re-checked after every call and delivery, and at
+        least every ``every`` seconds (for what the fake cannot see, like a database)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -535,6 +537,6 @@ class FakeZalo:
                 raise AssertionError(f"FakeZalo.wait_for timed out after {timeout}s\n"
                                      + "\n".join(recent))
             try:
-                await asyncio.wait_for(tick.wait(), min(remaining, 0.5))
+                await asyncio.wait_for(tick.wait(), min(remaining, every))
             except TimeoutError:
                 pass

@@ -39,7 +39,7 @@ def zalo_settings(tmp_path: Path, fake: FakeZalo, port: int, **zalo: Any) -> Set
     return dataclasses.replace(settings, web=WebSettings(port=port), zalo=dataclasses.replace(
         ZaloSettings(), token=TOKEN, base_url=fake.base_url, poll_timeout=1,
         webhook_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}",
-        reply_retry_ms=[20, 20, 20], **zalo))
+        reply_retry_ms=[20, 20, 20], **{"rate_per_second": 1000, **zalo}))
 
 
 @dataclass

@@ -1,0 +1,228 @@
+"""Zalo end to end: ``tusoi run`` as a subprocess, Telegram and Zalo in one process, talking
+HTTP on 127.0.0.1 to the fake Bot API and the fake Zalo; the operator sets the webhook with
+``tusoi zalo webhook set``. A Zalo member walks the whole review by typing, the bot is killed
+with SIGKILL while a reply is on its way, resumes at the same question, the member submits,
+gets a one-time link and downloads the .docx (read back with python-docx)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+
+from bot.config import load_settings
+from handlers.wiring import build_core
+from tests.conftest import REPO, Seed, seed
+from tests.fakebotapi import FakeBotApi
+from tests.fakezalo import TOKEN, FakeZalo
+from tests.test_e2e import Member
+from tests.zalohelpers import LINK, SECRET, free_port, walk_to_summary
+
+SECRETARY = 3003  # on Telegram
+
+
+def write_config(tmp_path: Path, tg: FakeBotApi, zalo: FakeZalo, mode: str, port: int) -> Path:
+    config = tmp_path / "tusoi.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "tusoi.sqlite3"}"\n'
+        f'[telegram]\ntoken = "123456:E2E-TOKEN"\nbase_url = "{tg.base_url}"\n'
+        f'base_file_url = "{tg.base_file_url}"\nbot_username = "tusoi_test_bot"\n'
+        'poll_timeout = 1\n'
+        f'[zalo]\nbase_url = "{zalo.base_url}"\nmode = "{mode}"\n'
+        f'webhook_secret = "{SECRET}"\npublic_base_url = "http://127.0.0.1:{port}"\n'
+        'poll_timeout = 1\nrate_per_second = 1000\nreply_retry_ms = [50, 50, 50]\n'
+        'previews = false\n'
+        f'[web]\nport = {port}\n[reminders]\nenabled = false\n[logging]\nlevel = "DEBUG"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def environment() -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TUSOI_ZALO_TOKEN": TOKEN}
+    env.pop("TUSOI_TELEGRAM_TOKEN", None)
+    return env
+
+
+async def tusoi(config: Path, *args: str) -> tuple[int, str, str]:
+    """An operator's command, run while the fakes keep answering in this event loop."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "handlers.cli", "--config", str(config), *args, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment())
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+class Bot:
+    """``tusoi run`` as a separate process, started and killed like in production."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "handlers.cli", "--config", str(self.config), "run"],
+                cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=environment())
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode if self.proc is not None else None
+
+
+def query(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+class ZaloMember:
+    """A person typing in Zalo; a message counts as answered once the bot has marked it done
+    in its inbox (every reply to it sent)."""
+
+    def __init__(self, fake: FakeZalo, db: Path, name: str, shape: str = "wrapped") -> None:
+        self.fake, self.db, self.shape = fake, db, shape
+        self.id = fake.user(name)
+
+    def done(self, key: str) -> bool:
+        return query(self.db, "SELECT state FROM inbox WHERE channel = 'zalo'"
+                              " AND update_key = ?", key) == [("done",)]
+
+    async def say(self, text: str, timeout: float = 30) -> str:
+        before = len(self.fake.texts(self.id))
+        event = self.fake.user_text(self.id, text, shape=self.shape)
+        key = event["message"]["message_id"]
+        await self.fake.wait_for(lambda: self.done(key), timeout, every=0.02)
+        return "\n---\n".join(self.fake.texts(self.id)[before:])
+
+
+async def seeded(config: Path) -> Seed:
+    core = build_core(load_settings(config, environ={"TUSOI_ZALO_TOKEN": TOKEN}))
+    await core.open()
+    try:
+        return await seed(core)
+    finally:
+        await core.close()
+
+
+async def started(bot: Bot, tg: FakeBotApi, zalo: FakeZalo, count: int = 1) -> None:
+    await tg.wait_for_call("setMyCommands", count=count, timeout=30)
+    await zalo.wait_for(lambda: len(zalo.calls("getMe")) >= count, timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_zalo_member_walks_survives_sigkill_submits_and_downloads_the_draft(
+    tmp_path: Path, mode: str,
+) -> None:
+    async with FakeBotApi() as tg, FakeZalo() as zalo:
+        port = free_port()
+        config = write_config(tmp_path, tg, zalo, mode, port)
+        db = tmp_path / "tusoi.sqlite3"
+        seed_ = await seeded(config)
+        if mode == "webhook":  # the operator registers the webhook; the bot never does
+            code, out, err = await tusoi(config, "zalo", "webhook", "set")
+            assert code == 0, err
+            assert f"http://127.0.0.1:{port}/zalo/webhook" in out and SECRET not in out
+            assert zalo.webhook == {"url": f"http://127.0.0.1:{port}/zalo/webhook",
+                                    "secret_token": SECRET, "updated_at": zalo.webhook["updated_at"]}
+        bot = Bot(config, tmp_path / "bot.log")
+        bot.start()
+        try:
+            await started(bot, tg, zalo)
+            secretary = Member(tg, SECRETARY)  # Telegram, in the same process
+            await secretary.send(f"/start {seed_.codes[seed_.secretary_id]}", settle="Tự soi 1/27")
+            member = ZaloMember(zalo, db, "Bình", shape="bare" if mode == "webhook" else "wrapped")
+            shown = await member.say(f"liên kết {seed_.codes[seed_.member_id]}")
+            assert "Đã liên kết tài khoản" in shown and "Tự soi 1/27" in shown
+            for _ in range(5):
+                shown = await member.say("1")
+            assert "Tự soi 6/27" in shown
+            before = query(db, "SELECT qid, value FROM answers")
+
+            # Killed after the answer to 1.6 was committed, before its reply reached Zalo.
+            hold = zalo.hold("sendMessage", lambda params: params.get("chat_id") == member.id)
+            event = zalo.user_text(member.id, "1", shape=member.shape)
+            await asyncio.wait_for(hold.reached.wait(), 30)
+            assert len(query(db, "SELECT * FROM answers")) == len(before) + 1
+            bot.kill()
+            sent = len(zalo.texts(member.id))
+
+            bot.start()  # the stored event is handled again: nothing changes, the member is told
+            await started(bot, tg, zalo, count=2)
+            await zalo.wait_for(lambda: member.done(event["message"]["message_id"]), 30, 0.02)
+            resumed = "\n".join(zalo.texts(member.id)[sent:])
+            assert "Đã ghi câu 1.6: Không có biểu hiện" in resumed and "Tự soi 7/27" in resumed
+            assert query(db, "SELECT COUNT(*) FROM answer_history WHERE qid = 'g1-06'") == [(1,)]
+
+            summary = await walk_to_summary(member.say, resumed)
+            assert "82/100" in summary
+            shown = await member.say("nộp")
+            assert "Đã nộp" in shown
+            [url] = LINK.findall(shown)
+            async with httpx.AsyncClient() as client:
+                response = await client.get(url)
+        finally:
+            code = bot.stop()
+        assert code == 0  # SIGTERM: a clean stop
+        assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(response.content)).paragraphs)
+        assert "Trần Thị Bình" in text and "Mẫu 2B-HD KĐ.ĐG 2025" in text
+        assert query(db, "SELECT COUNT(*) FROM inbox WHERE state != 'done'") == [(0,)]
+        assert query(db, "SELECT COUNT(*) FROM answer_history") == query(
+            db, "SELECT COUNT(*) FROM answers")  # every answer once
+        log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
+        assert TOKEN not in log and "E2E-TOKEN" not in log and SECRET not in log
+        assert "Hoàn thành tốt công việc" not in log and url.rsplit("/", 1)[1] not in log
+        if mode == "webhook":
+            _, info, _ = await tusoi(config, "zalo", "webhook", "info")
+            assert f"127.0.0.1:{port}/zalo/webhook" in info
+            assert "Đã xoá webhook" in (await tusoi(config, "zalo", "webhook", "delete"))[1]
+            assert "chưa có webhook" in (await tusoi(config, "zalo", "webhook", "info"))[1]
+            assert [c.method for c in zalo.calls() if "ebhook" in c.method] == [
+                "setWebhook", "getWebhookInfo", "deleteWebhook", "getWebhookInfo"]
+
+
+@pytest.mark.skip(reason="needs the outbox and channel-free sender of branch core9 (issue 9 "
+                         "item 1): today a notice reaches only accounts of the channel that "
+                         "received the update")
+async def test_a_zalo_members_submission_reaches_the_telegram_secretary(tmp_path: Path) -> None:
+    async with FakeBotApi() as tg, FakeZalo() as zalo:
+        port = free_port()
+        config = write_config(tmp_path, tg, zalo, "polling", port)
+        db = tmp_path / "tusoi.sqlite3"
+        seed_ = await seeded(config)
+        bot = Bot(config, tmp_path / "bot.log")
+        bot.start()
+        try:
+            await started(bot, tg, zalo)
+            secretary = Member(tg, SECRETARY)
+            await secretary.send(f"/start {seed_.codes[seed_.secretary_id]}", settle="Tự soi 1/27")
+            member = ZaloMember(zalo, db, "Bình")
+            shown = await member.say(f"liên kết {seed_.codes[seed_.member_id]}")
+            await walk_to_summary(member.say, shown)
+            await member.say("nộp")
+            await tg.wait_for(lambda: tg.documents(SECRETARY) or None, timeout=30)
+        finally:
+            bot.stop()
+        [draft] = tg.documents(SECRETARY)
+        assert draft.filename == "ban-kiem-diem-2026-tran-thi-binh-v1.docx"
