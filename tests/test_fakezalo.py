@@ -197,6 +197,6 @@ async def test_a_held_call_waits_until_released() -> None:
         await asyncio.wait_for(hold.reached.wait(), 5)
         assert not pending.done() and fake.texts(user) == []
         hold.release()
-        status, body = await pending
+        _, body = await pending
         assert body["ok"] is True and fake.texts(user) == ["a"]
         assert json.dumps(body)

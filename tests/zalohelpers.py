@@ -71,7 +71,7 @@ class ZaloBotHarness:
 
     async def count(self, table: str, where: str = "1") -> int:
         rows = await self.core.db.conn.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE {where}")
-        return int(list(rows)[0][0])
+        return int(next(iter(rows))[0])
 
 
 def check_replies(fake: FakeZalo) -> None:
@@ -130,7 +130,7 @@ async def walk_to_summary(say: Any, shown: str, text: str = "Hoàn thành tốt 
         if SUMMARY_END in shown:
             return shown
         last = shown.split("\n---\n")[-1]
-        options = dict(re.findall(r"^(\d+)\. (.+)$", last, re.M))
+        options = dict(re.findall(r"^(\d+)\. (.+)$", last, re.MULTILINE))
         if "Gõ một số" in last:
             answer = "25" if "đến 30" in last else "57"
         elif "giữ nguyên" in last:
