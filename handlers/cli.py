@@ -596,7 +596,7 @@ def _unexpected(exc: Exception, settings: Settings | None) -> int:
 
     if isinstance(exc, ZaloError):
         kind = "zalo_token" if exc.kind == BAD_TOKEN else "zalo_refused"
-        context.update(code=exc.kind, description=exc.description[:200])
+        context.update(error_code=exc.kind, description=exc.description[:200])
     elif isinstance(exc, httpx.HTTPError):
         kind = "zalo_unreachable"
         context["url"] = settings.zalo.base_url if settings else ""
