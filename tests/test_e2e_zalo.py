@@ -260,8 +260,8 @@ async def test_reminders_reach_a_zalo_only_member_exactly_once_across_a_restart(
                              list(zip(users, members, strict=True)))
         calendar = WorkCalendar.load(REPO / "data" / "calendar" / "vn.toml")
         meeting = calendar.next_working_day(date.today() + timedelta(days=30))
-        code, out, err = await tusoi(config, "round", "open", "--cell", str(seed_.cell_id),
-                                     "--meeting", meeting.strftime("%d/%m/%Y"))
+        code, _, err = await tusoi(config, "round", "open", "--cell", str(seed_.cell_id),
+                                   "--meeting", meeting.strftime("%d/%m/%Y"))
         assert code == 0, err
         hold = zalo.hold("sendMessage", lambda params: params.get("chat_id") == users[1])
         bot = Bot(config, tmp_path / "bot.log")
