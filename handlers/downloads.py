@@ -78,7 +78,9 @@ class DownloadLinks:
         ends (the secretary's bundle). Plus a preview, when previews are on."""
         member = await self.core.store.member_by_account(channel, external_id)
         member_id = member.id if member is not None else None
-        submission = await self.store.find_submission(document.filename, document.content)
+        # The outbox branch gives a Document its ``ref``; until then the bytes say which it is.
+        submission = getattr(document, "ref", None) or await self.store.find_submission(
+            document.filename, document.content)
         if submission is not None:
             url = await self.link_for(submission, member_id)
         else:
