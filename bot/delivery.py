@@ -12,6 +12,8 @@ The rules, the same for every channel:
 
 * **Where.** A row goes to the person's account used last (``accounts.last_seen_at``); if
   that one is unreachable (blocked) or its channel is not running, the next most recent one.
+  A person whose only reachable accounts are on channels not running now is not given up:
+  the row waits until one of those channels starts (``Outbox.due`` leaves it out).
 * **When.** Reminders, digests and the blocked notice wait for the end of quiet hours.
   Notices caused by someone's action (a submitted draft, a returned or accepted draft, a
   committee point, a changed category, the desk's «nhắc») go at once, day or night, as they
@@ -190,7 +192,9 @@ class Outbox(Protocol):
                   quiet_too: bool) -> list[OutboxRow]:
         """Planned rows whose time has come, oldest first (only the rows that may go out in
         quiet hours unless ``quiet_too``), each with the recipient's most recently used
-        reachable account among ``channels``."""
+        reachable account among ``channels``. Rows of a person who is reachable only on other
+        channels are left out (they wait for their channel); rows of a person reachable
+        nowhere come with no account."""
         ...
 
     async def mark_sending(self, sends: Sequence[tuple[str, str, str]]) -> list[str]:
@@ -205,7 +209,10 @@ class Outbox(Protocol):
     async def resolve_in_flight(self, now: datetime) -> int: ...
 
     async def mark_unreachable(self, channel: str, external_id: str, now: datetime) -> None: ...
-    async def reachable_accounts(self, member_id: int, channels: Sequence[str]) -> int: ...
+    async def reachable_accounts(self, member_id: int, channels: Sequence[str] | None) -> int:
+        """How many of the member's accounts have not blocked the bot, on ``channels`` (None:
+        on any channel, running or not)."""
+        ...
     async def officers_to_tell(self, member_id: int) -> tuple[int | None, list[int]]:
         """The open round of the member's cell (None if none) and its officers, the member
         excluded."""
@@ -403,8 +410,9 @@ class Sender:
             report.failed += 1
         elif outcome is Outcome.BLOCKED:
             await self.outbox.mark_unreachable(channel, row.external_id or "", now)
-            if await self.outbox.reachable_accounts(row.member_id, sorted(self.transports)):
-                # Another account of the same person: the next pass sends it there.
+            if await self.outbox.reachable_accounts(row.member_id, None):
+                # Another account of the same person: the next pass sends it there (once its
+                # channel runs, if it does not now).
                 await self.outbox.postpone([row.id], now, f"blocked on {channel}; next account")
                 report.retry += 1
             else:

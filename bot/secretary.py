@@ -28,7 +28,9 @@ from bot.roster import RosterPreview, Unrecognised, describe_file_problem, descr
 from bot.roster import parse_category
 from bot.roster import parse_standing
 from bot.rules import REVIEWED
-from bot.screens import CELL_WIDE, Button, DeskAction, Document, Press, Screen, desk_press
+from bot.screens import (
+    CELL_WIDE, Button, DeskAction, Document, Press, Screen, SubmissionRef, desk_press,
+)
 from bot.state import Forms, steps_for
 from bot.text import clean_text
 from bot.words import Words
@@ -229,7 +231,8 @@ class Desk:
         await self.store.log_access(actor.id, "view_draft", target.id, self.clock.now())
         return [Screen("secretary/draft", {"name": target.full_name,
                                            "version": submission.version},
-                       document=Document(submission.filename, submission.docx))]
+                       document=Document(submission.filename, submission.docx,
+                                         SubmissionRef(review_id, submission.version)))]
 
     async def _ask_return(self, actor: Member, target: Member,
                           round_: Round | None) -> list[Screen]:

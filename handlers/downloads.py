@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.delivery import SubmissionRef
-from bot.screens import Document
+from bot.screens import Document, SubmissionRef
 from handlers import preview
 from handlers.wiring import Core
 from storage.downloads import Download, DownloadStore
@@ -78,9 +77,7 @@ class DownloadLinks:
         ends (the secretary's bundle). Plus a preview, when previews are on."""
         member = await self.core.store.member_by_account(channel, external_id)
         member_id = member.id if member is not None else None
-        # The outbox branch gives a Document its ``ref``; until then the bytes say which it is.
-        submission = getattr(document, "ref", None) or await self.store.find_submission(
-            document.filename, document.content)
+        submission = document.ref
         if submission is not None:
             url = await self.link_for(submission, member_id)
         else:

@@ -174,7 +174,9 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         outbox, clock.now, reminder_settings,
         SenderSettings(in_flight=reminders.in_flight, check_seconds=reminders.check_seconds,
                        max_attempts=reminders.max_attempts,
-                       rate_per_second=reminders.rate_per_second),
+                       rate_per_second=reminders.rate_per_second,
+                       # Zalo's own pace covers replies and outbox rows alike
+                       rates={"zalo": settings.zalo.rate_per_second}),
         collective_due=lambda meeting: collective_due(calendar, settings, meeting),
         rules=rules,
     )

@@ -6,9 +6,9 @@ Callers group writes in ``Database.transaction()``, as everywhere in ``storage``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from bot.delivery import SubmissionRef
+from bot.screens import SubmissionRef
 from storage.db import Queries
 
 KEEP_EXPIRED = timedelta(days=30)  # then the row itself goes; access_log keeps the history
@@ -25,19 +25,11 @@ class Download:
 
 
 def _ts(value: datetime) -> str:
-    return value.isoformat()
+    """Fixed-width UTC text, so comparing the text compares the moments."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class DownloadStore(Queries):
-    async def find_submission(self, filename: str, content: bytes) -> SubmissionRef | None:
-        """The stored submission this file is (a screen carries the bytes, not the version)."""
-        row = await self._one(
-            "SELECT review_id, version FROM submissions WHERE filename = ? AND docx = ?"
-            " ORDER BY version DESC LIMIT 1",
-            (filename, content),
-        )
-        return SubmissionRef(row["review_id"], row["version"]) if row else None
-
     async def submission_filename(self, ref: SubmissionRef) -> str | None:
         row = await self._one("SELECT filename FROM submissions WHERE review_id = ? AND version = ?",
                               (ref.review_id, ref.version))

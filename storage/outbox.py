@@ -143,6 +143,9 @@ class OutboxStore(Queries):
             " LEFT JOIN rounds r ON r.id = x.round_id"
             " LEFT JOIN reviews v ON v.round_id = x.round_id AND v.member_id = x.member_id"
             " WHERE x.status = 'planned' AND x.wake_at <= ? AND (? OR x.quiet = 0)"
+            # A person reachable only on a channel that is not running waits for it.
+            " AND (target IS NOT NULL OR NOT EXISTS (SELECT 1 FROM accounts w"
+            "      WHERE w.member_id = x.member_id AND w.unreachable_at IS NULL))"
             " ORDER BY x.wake_at, x.id LIMIT ?",
             (json.dumps(list(channels)), ts(now), int(quiet_too), limit))
         return [self._row(r) for r in rows]
@@ -220,11 +223,12 @@ class OutboxStore(Queries):
             "UPDATE accounts SET unreachable_at = ? WHERE channel = ? AND external_id = ?"
             " AND unreachable_at IS NULL", (ts(now), channel, external_id))
 
-    async def reachable_accounts(self, member_id: int, channels: Sequence[str]) -> int:
+    async def reachable_accounts(self, member_id: int, channels: Sequence[str] | None) -> int:
         row = await self._one(
             "SELECT COUNT(*) FROM accounts WHERE member_id = ? AND unreachable_at IS NULL"
-            " AND channel IN (SELECT value FROM json_each(?))",
-            (member_id, json.dumps(list(channels))))
+            " AND (? IS NULL OR channel IN (SELECT value FROM json_each(?)))",
+            (member_id, None if channels is None else 1,
+             json.dumps(list(channels or ()))))
         return int(row[0]) if row else 0
 
     async def officers_to_tell(self, member_id: int) -> tuple[int | None, list[int]]:

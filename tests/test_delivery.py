@@ -102,6 +102,42 @@ async def test_a_notice_blocked_on_one_channel_goes_to_the_next_and_officers_hea
     assert [x.template for x in delivered(core, "z-7001", "zalo")] == ["review/new_point"]
 
 
+async def test_a_row_for_a_member_reachable_only_on_a_stopped_channel_waits_for_it(
+    core: Core, clock: FixedClock
+) -> None:
+    """`tusoi run` starts Telegram before Zalo: the sender's first pass must not give up the
+    notices and reminders of a member who uses only Zalo, nor a member whose other account
+    blocked the bot while Zalo was not running yet."""
+    s = await seed(core)
+    await link(core, s, s.secretary_id, "test", "sec")
+    async with core.store.transaction():  # linked, review not started: the invite is due
+        await core.store.link_account("zalo", "z-7001", s.member_id, clock.now())
+    await link(core, s, s.leader_id, "telegram", "7002")
+    clock.advance(minutes=1)
+    await link(core, s, s.leader_id, "zalo", "z-7002")
+    await core.replan(s.round_id)
+    zalo = recorders(core)["zalo"]
+    core.delivery.sender.remove("zalo")  # Zalo not started yet
+    recorders(core)["telegram"].outcomes["7002"].append(Outcome.BLOCKED)
+    await queue(core, s.member_id)
+    await queue(core, s.leader_id)
+    for _ in range(2):
+        await core.delivery.sender.run()
+    assert delivered(core, "7002", "telegram") == []  # blocked there
+    statuses = await core.outbox.statuses(s.round_id)
+    invite = f"r{s.round_id}:m{s.member_id}:invite:2026-11-23"
+    assert statuses[invite] == "planned"
+    assert [status for _, _, status in await core.outbox.notices()] == ["planned", "planned"]
+
+    core.delivery.sender.add(zalo)  # Zalo starts: everything goes, once
+    for _ in range(2):
+        await core.delivery.sender.run()
+    assert sorted(x.template for x in delivered(core, "z-7001", "zalo")) == [
+        "reminders/invite", "review/new_point"]
+    assert [x.template for x in delivered(core, "z-7002", "zalo")] == ["review/new_point"]
+    assert not [x for x in delivered(core, "sec") if x.template == "reminders/unreachable"]
+
+
 # ------------------------------------------------------------------ when
 
 

@@ -8,7 +8,7 @@ import dataclasses
 from urllib.parse import unquote
 
 from bot.config import ZaloSettings
-from bot.screens import Document
+from bot.screens import Document, SubmissionRef
 from handlers.downloads import DownloadLinks, token_hash
 from handlers.web import content_disposition
 from handlers.wiring import Core
@@ -33,11 +33,12 @@ async def test_a_link_is_bound_to_one_version_and_only_its_hash_is_stored(
     seeded = await seed(core)
     async with core.store.transaction():
         review = await core.store.create_review(seeded.round_id, seeded.member_id, clock.now())
-    await submit(core, review.id, b"version one")
+    version = await submit(core, review.id, b"version one")
     made = links(core, link_max_downloads=2, link_ttl_minutes=30)
     async with core.store.transaction():
         await core.store.link_account("zalo", "z1", seeded.member_id, clock.now())
-    issued = await made.issue(Document("ban-kiem-diem-v.docx", b"version one"), "zalo", "z1")
+    issued = await made.issue(Document("ban-kiem-diem-v.docx", b"version one",
+                                       SubmissionRef(review.id, version)), "zalo", "z1")
     await submit(core, review.id, b"version two")  # the member submits again
     token = issued.url.rsplit("/", 1)[1]
     assert issued.url == f"https://tusoi.example.vn/d/{token}" and len(token) == 43

@@ -11,7 +11,7 @@ from handlers.web import WebServer, build_web_app
 from handlers.wiring import Core
 from handlers.zalo.api import ZaloApi
 from handlers.zalo.bot import ZaloBot
-from handlers.zalo.send import ZaloTransport
+from handlers.zalo.send import CHANNEL, ZaloTransport
 
 
 @dataclass
@@ -26,8 +26,10 @@ class ZaloRuntime:
 async def running_zalo(core: Core, *, port: int | None = None) -> AsyncIterator[ZaloRuntime]:
     """Zalo (polling or webhook, as configured) and the web app, for the duration of the block.
     The core must be open. ``getMe`` is asked first: a refused token or an unreachable Zalo
-    stops the start with the error (the command line words it). No webhook is set or deleted
-    here: that is the operator's ``tusoi zalo webhook``."""
+    stops the start with the error (the command line words it). The Zalo transport joins the
+    core's one outbox sender while the block runs and leaves it before the block ends, so the
+    core can be closed after. No webhook is set or deleted here: that is the operator's
+    ``tusoi zalo webhook``."""
     settings = core.settings.zalo
     api = ZaloApi(settings.token, settings.base_url)
     try:
@@ -44,7 +46,12 @@ async def running_zalo(core: Core, *, port: int | None = None) -> AsyncIterator[
         try:
             await web.start()
             try:
-                yield ZaloRuntime(bot, transport, links, web)
+                # The one outbox sender now also sends to Zalo accounts (notices, reminders).
+                await core.delivery.start(transport)
+                try:
+                    yield ZaloRuntime(bot, transport, links, web)
+                finally:
+                    await core.delivery.stop(CHANNEL)  # before the core closes
             finally:
                 await web.stop()  # no new webhook call, no new download
         finally:

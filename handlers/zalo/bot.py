@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from bot.config import ROOT
-from bot.screens import Document, Incoming, Screen
+from bot.screens import Document, Incoming, Screen, SubmissionRef
 from bot.text import fold
 from handlers.inbox import Inbox, Received, Tasks
 from handlers.wiring import Core
@@ -222,7 +222,8 @@ class ZaloBot:
             return None
         _, review = await store.open_round_with_review(member.cell_id, member.id)
         submission = await store.latest_submission(review.id) if review is not None else None
-        if submission is None:
+        if review is None or submission is None:
             return [Screen("downloads/again_none")]
         return [Screen("downloads/again", {"version": submission.version},
-                       document=Document(submission.filename, submission.docx))]
+                       document=Document(submission.filename, submission.docx,
+                                         SubmissionRef(review.id, submission.version)))]

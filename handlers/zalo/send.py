@@ -105,30 +105,38 @@ class ZaloTransport:
         self._pace = AsyncLimiter(rate_per_second, 1)
 
     async def render(self, external_id: str, screen: Screen) -> Rendered:
-        text = self.renderer.plain(screen)
+        text = self.renderer.plain(screen, CHANNEL)
         photo, caption = None, ""
         if screen.document is not None:
             if self.links is None:
                 raise RuntimeError("a document for Zalo needs download links")
             issued = await self.links.issue(screen.document, CHANNEL, external_id)
-            text = f"{text}\n\n{self.renderer.plain(Screen('downloads/link', issued.facts))}"
+            link = self.renderer.plain(Screen("downloads/link", issued.facts), CHANNEL)
+            text = f"{text}\n\n{link}"
             if issued.preview_url is not None:
                 photo = issued.preview_url
-                caption = self.renderer.plain(Screen("downloads/preview_caption", issued.facts))
+                caption = self.renderer.plain(Screen("downloads/preview_caption", issued.facts),
+                                              CHANNEL)
         return Rendered(text_chunks(text), photo, caption)
 
     async def send(self, external_id: str, screen: Screen) -> Delivery:
-        """Every part of ``screen``; the first part that fails decides the outcome. A
-        preview picture that fails is only logged: the link already reached the person."""
+        """Every part of ``screen``; the first part that fails decides the outcome, except
+        that a failure after part of the screen went out is UNCERTAIN (the outbox sends at
+        most once, as on Telegram). A preview picture that fails is only logged: the link
+        already reached the person."""
         try:
             rendered = await self.render(external_id, screen)
         except Exception as exc:
             log.exception("could not prepare a screen for Zalo")
             return Delivery(Outcome.RETRY, detail=type(exc).__name__)
-        for piece in rendered.texts:
+        for index, piece in enumerate(rendered.texts):
             delivery = await self._once(partial(self.api.send_message, external_id, piece))
-            if delivery.outcome is not Outcome.SENT:
-                return delivery
+            if delivery.outcome is Outcome.SENT:
+                continue
+            if index:  # sending the whole screen again would double what already went out
+                return Delivery(Outcome.UNCERTAIN, delivery.retry_after,
+                                f"{delivery.detail} after {index} part(s)")
+            return delivery
         if rendered.photo is not None:
             await self._photo(external_id, rendered)
         return SENT
@@ -187,26 +195,14 @@ class ZaloTransport:
                       on_receipt: Callable[[str], Awaitable[None]] | None = None) -> bool:
         """The replies to ``chat_id``, in order; False when one could not be delivered (the
         rest are then not sent: the person's screen never runs ahead of what the core
-        believes they saw). Notices to other Zalo accounts go out as well; other channels'
-        accounts are left to their own adapters."""
-        replies_ok = True
+        believes they saw). Messages to anyone else are outbox rows, sent by the core's
+        sender through ``send``."""
         for screen in screens:
-            if screen.to is not None:
-                for account in screen.to:
-                    if account.channel == CHANNEL:
-                        delivery = await self.send(account.external_id, screen)
-                        if delivery.outcome is not Outcome.SENT:
-                            log.warning("notice to member %s not delivered: %s",
-                                        account.member_id, delivery.detail)
-                continue
-            if not replies_ok:
-                continue
             delivery = await self.reply(chat_id, screen, delays)
             if delivery.outcome is not Outcome.SENT:
                 log.warning("reply not delivered (%s %s); the member will be shown where they"
                             " stand", delivery.outcome.value, delivery.detail)
-                replies_ok = False
-                continue
+                return False
             if screen.receipt is not None and on_receipt is not None:
                 await on_receipt(screen.receipt)
-        return replies_ok
+        return True

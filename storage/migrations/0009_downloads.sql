@@ -1,4 +1,4 @@
--- 0008: one-time download links (the .docx reaches a Zalo member as a link, since the Zalo Bot
+-- 0009: one-time download links (the .docx reaches a Zalo member as a link, since the Zalo Bot
 -- API cannot send files) and the short-lived links of page previews Zalo's servers fetch.
 
 -- Only the SHA-256 of a link's token is kept, as for invites. A 'docx' link is bound to one
