@@ -62,24 +62,31 @@ class DownloadLinks:
 
     # ------------------------------------------------------------------ making links
 
-    async def link_for(self, submission: SubmissionRef, member_id: int | None = None) -> str:
-        """A download link for one stored submission version."""
-        filename = await self.store.submission_filename(submission)
-        if filename is None:
+    async def link_for(self, submission: SubmissionRef, member_id: int | None = None
+                       ) -> tuple[str, int]:
+        """A download link for one stored submission version, given to ``member_id``; and
+        the member whose draft it is."""
+        found = await self.store.submission_file(submission)
+        if found is None:
             raise LookupError(f"no submission {submission}")
+        filename, owner = found
         token = await self._add("docx", filename, DOCX, member_id, self.ttl, self.max_uses,
                                 submission=submission)
-        return f"{self.base_url}/d/{token}"
+        return f"{self.base_url}/d/{token}", owner
 
     async def issue(self, document: Document, channel: str, external_id: str) -> Issued:
         """Links for ``document``, given to the account ``external_id``: bound to its
         submission version when it is one (a draft), else to a copy kept until the link
-        ends (the secretary's bundle). Plus a preview, when previews are on."""
+        ends (the secretary's bundle). Plus a preview, when previews are on. ``facts`` say
+        how to get a new link: «tải lại» for one's own draft, the desk for someone else's
+        (an officer), the command again for any other file."""
         member = await self.core.store.member_by_account(channel, external_id)
         member_id = member.id if member is not None else None
         submission = document.ref
+        again = "file"  # how to get a new link once this one ends: the message says
         if submission is not None:
-            url = await self.link_for(submission, member_id)
+            url, owner = await self.link_for(submission, member_id)
+            again = "own" if owner == member_id else "desk"
         else:
             token = await self._add("file", document.filename, _media_type(document.filename),
                                     member_id, self.ttl, self.max_uses, content=document.content)
@@ -90,7 +97,7 @@ class DownloadLinks:
         expires = self.core.clock.now() + self.ttl
         return Issued(url, preview_url, {
             "url": url, "expires": expires, "minutes": self.ttl // timedelta(minutes=1),
-            "max_downloads": self.max_uses, "filename": document.filename,
+            "max_downloads": self.max_uses, "filename": document.filename, "again": again,
         })
 
     async def _preview(self, document: Document, member_id: int | None,

@@ -30,10 +30,12 @@ def _ts(value: datetime) -> str:
 
 
 class DownloadStore(Queries):
-    async def submission_filename(self, ref: SubmissionRef) -> str | None:
-        row = await self._one("SELECT filename FROM submissions WHERE review_id = ? AND version = ?",
-                              (ref.review_id, ref.version))
-        return str(row["filename"]) if row else None
+    async def submission_file(self, ref: SubmissionRef) -> tuple[str, int] | None:
+        """The stored submission's file name and the member whose draft it is."""
+        row = await self._one(
+            "SELECT s.filename, r.member_id FROM submissions s JOIN reviews r ON r.id = s.review_id"
+            " WHERE s.review_id = ? AND s.version = ?", (ref.review_id, ref.version))
+        return (str(row["filename"]), int(row["member_id"])) if row else None
 
     async def add(self, token_hash: str, kind: str, *, filename: str, media_type: str,
                   member_id: int | None, now: datetime, expires_at: datetime, max_uses: int,

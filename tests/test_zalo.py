@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -281,3 +282,69 @@ async def test_polling_survives_a_5xx_and_a_408_at_http_200(tmp_path: Path) -> N
         h.fake.fail_next("getUpdates", 500)
         user = await linked(h)
         assert "Biểu hiện 1.2" in await h.say(user, "1")
+
+
+async def test_the_secretarys_desk_works_typed_on_zalo_and_drafts_reach_it_as_links(
+    tmp_path: Path,
+) -> None:
+    """Both people on Zalo. The member's submission reaches the secretary through the outbox
+    as a one-time link (and a picture of page 1 when LibreOffice is installed); the
+    secretary runs the desk by typing only (a tracker number, «xem bản», «trả lại» and a
+    comment, «chấp nhận», «thêm vấn đề» and a point); the member is told each time; the
+    secretary's own review is untouched."""
+    previews = preview.available()
+    async with running_zalo_bot(tmp_path, previews=previews) as h:
+        sec = await linked(h, "Dung", h.seed.secretary_id)
+        user = await linked(h)
+        await walk_to_summary(lambda text: h.say(user, text), h.fake.texts(user)[-1])
+        await h.settle(h.fake.user_text(user, "nộp"), timeout=120)
+
+        def received() -> str | None:
+            return next((t for t in h.fake.texts(sec) if "đã nộp bản kiểm điểm" in t), None)
+
+        notice = await h.fake.wait_for(received, 120)
+        [url] = LINK.findall(notice)
+        assert "Trần Thị Bình" in notice and "xem bản" in notice and "tải lại" not in notice
+        draft = await fetch(url)
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(draft.content)).paragraphs)
+        assert draft.status_code == 200 and "Trần Thị Bình" in text
+        if previews:  # the picture follows the outbox notice too, not only a reply
+            [photo] = await h.fake.wait_for(lambda: h.fake.photos(sec) or None, 120)
+            assert photo.photo.startswith(b"\x89PNG") and "Trang 1" in photo.text
+
+        tracker = await h.say(sec, "/chibo")
+        [number] = re.findall(r"^(\d+)\. Trần Thị Bình", tracker, re.MULTILINE)
+        card = await h.say(sec, number)
+        assert "Tình trạng: đã nộp — bản số 1" in card and "bấm" not in card.lower()
+        shown = "\n".join(await h.settle(h.fake.user_text(sec, "xem bản"), timeout=120))
+        [again] = LINK.findall(shown)
+        assert again != url and "bản số 1" in shown and "/chibo" in shown
+        assert (await fetch(again)).content == draft.content
+
+        assert "gõ góp ý" in await h.say(sec, "trả lại")
+        before = len(h.fake.texts(user))
+        assert "đã được báo" in await h.say(sec, "Mục VI cần nêu rõ thời hạn")
+        returned = await h.fake.wait_for(lambda: [t for t in h.fake.texts(user)[before:]
+                                                  if "Mục VI cần nêu rõ thời hạn" in t] or None)
+        assert "đã trả lại bản kiểm điểm (bản số 1)" in returned[0]
+
+        await h.say(sec, "/chibo")
+        await h.say(sec, number)
+        assert "Đã chấp nhận bản kiểm điểm của đồng chí Trần Thị Bình" in await h.say(
+            sec, "chấp nhận")
+        assert "gõ một vấn đề" in (await h.say(sec, "thêm vấn đề")).lower()
+        assert "đã được báo" in await h.say(sec, "Chậm nộp báo cáo quý")
+        await h.fake.wait_for(lambda: sum("Chi ủy vừa nêu một vấn đề" in t or "đã chấp nhận" in t
+                                          for t in h.fake.texts(user)[before:]) == 2 or None)
+        secretary_review = await h.core.store.review_for(h.seed.round_id, h.seed.secretary_id)
+        assert secretary_review is not None
+        assert await h.count("answers", f"review_id = {secretary_review.id}") == 0
+
+        def notices() -> list[tuple[str, str]]:
+            with sqlite3.connect(h.core.settings.database.path) as conn:
+                return sorted(conn.execute("SELECT template, status FROM outbox"
+                                           " WHERE kind = 'notice'").fetchall())
+
+        await h.fake.wait_for(lambda: all(s == "sent" for _, s in notices()), every=0.02)
+        assert [t for t, _ in notices()] == [
+            "review/accepted", "review/new_point", "review/returned", "secretary/draft_received"]
