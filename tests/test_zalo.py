@@ -348,3 +348,62 @@ async def test_the_secretarys_desk_works_typed_on_zalo_and_drafts_reach_it_as_li
         await h.fake.wait_for(lambda: all(s == "sent" for _, s in notices()), every=0.02)
         assert [t for t, _ in notices()] == [
             "review/accepted", "review/new_point", "review/returned", "secretary/draft_received"]
+
+
+async def test_outbox_messages_zalo_keeps_refusing_are_retried_within_bounds_then_officers_told(
+    tmp_path: Path,
+) -> None:
+    """Bad input and faults: a Zalo 5xx or ``ok: false`` on an outbox message (here the
+    desk's «nhắc») is tried again, ``reminders.max_attempts`` times in all, then the officers
+    are told as for a member who blocked the bot; a member who blocked the Zalo bot is marked
+    unreachable at the first try and the officers are told once."""
+    async with running_zalo_bot(tmp_path, reminders={"max_attempts": 3}) as h:
+        sec = await linked(h, "Dung", h.seed.secretary_id)
+        user = await linked(h)
+        lead = await linked(h, "Cường", h.seed.leader_id)
+
+        def tries(chat: str) -> int:
+            return sum(1 for c in h.fake.calls("sendMessage") if c.params.get("chat_id") == chat)
+
+        async def remind(name: str) -> None:
+            tracker = await h.say(sec, "/chibo")
+            [number] = re.findall(rf"^(\d+)\. {name}", tracker, re.MULTILINE)
+            await h.say(sec, number)
+            assert "Đã nhắc 1 đồng chí" in await h.say(sec, "nhắc")
+
+        def told(name: str) -> list[str]:
+            return [t for t in h.fake.texts(sec) if f"Không gửi được tin tới đồng chí {name}" in t]
+
+        h.fake.fail_next("sendMessage", 502, html=True, chat_id=user)
+        h.fake.fail_next("sendMessage", 200, code=-1, chat_id=user)  # HTTP 200, ok: false
+        h.fake.fail_next("sendMessage", 503, chat_id=user)
+        before = tries(user)
+        await remind("Trần Thị Bình")
+
+        def waiting(attempts: int) -> bool:
+            with sqlite3.connect(h.core.settings.database.path) as conn:
+                return conn.execute("SELECT status, attempts FROM outbox WHERE kind = 'notice'"
+                                    " AND member_id = ?", (h.seed.member_id,)).fetchall() == [
+                                        ("planned", attempts)]
+
+        for attempt in (1, 2):
+            await h.fake.wait_for(lambda n=attempt: waiting(n), every=0.02)  # postponed
+            h.clock.advance(minutes=10)  # past the back-off; the sender is woken at once
+            h.core.delivery.wake()
+        await h.fake.wait_for(lambda: told("Trần Thị Bình") or None)
+        assert tries(user) == before + 3  # bounded: no fourth try
+        assert not any("Nhắc việc" in t for t in h.fake.texts(user))
+
+        h.fake.block(lead)
+        before = tries(lead)
+        await remind("Lê Văn Cường")
+        await h.fake.wait_for(lambda: told("Lê Văn Cường") or None)
+        assert tries(lead) == before + 1  # a block is final: no retry
+        assert await h.count("accounts", f"external_id = '{lead}' AND unreachable_at IS NOT NULL") == 1
+        assert "Lê Văn Cường: " in (tracker := await h.say(sec, "/chibo")) and "đã chặn bot" in tracker
+        assert len(told("Trần Thị Bình")) == len(told("Lê Văn Cường")) == 1
+        rows = await h.core.db.conn.execute_fetchall(
+            "SELECT member_id, status, attempts, note FROM outbox WHERE kind = 'notice'"
+            " ORDER BY member_id")
+        assert [tuple(r)[:3] for r in rows] == [(h.seed.member_id, "failed", 3),
+                                                (h.seed.leader_id, "failed", 1)]

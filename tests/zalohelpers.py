@@ -34,8 +34,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def zalo_settings(tmp_path: Path, fake: FakeZalo, port: int, **zalo: Any) -> Settings:
+def zalo_settings(tmp_path: Path, fake: FakeZalo, port: int, *,
+                  reminders: dict[str, Any] | None = None, **zalo: Any) -> Settings:
     settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, reminders=dataclasses.replace(
+        settings.reminders, **(reminders or {})))
     return dataclasses.replace(settings, web=WebSettings(port=port), zalo=dataclasses.replace(
         ZaloSettings(), token=TOKEN, base_url=fake.base_url, poll_timeout=1,
         webhook_secret=SECRET, public_base_url=f"http://127.0.0.1:{port}",
@@ -88,12 +91,14 @@ def check_replies(fake: FakeZalo) -> None:
 
 @asynccontextmanager
 async def running_zalo_bot(tmp_path: Path, *, clock: FixedClock | None = None,
-                           fake: FakeZalo | None = None, **zalo: Any
+                           fake: FakeZalo | None = None,
+                           reminders: dict[str, Any] | None = None, **zalo: Any
                            ) -> AsyncIterator[ZaloBotHarness]:
     clock = clock or FixedClock()
     async with (fake or FakeZalo()) as api:
         port = free_port()
-        core = build_core(zalo_settings(tmp_path, api, port, **zalo), clock)  # type: ignore[arg-type]
+        settings = zalo_settings(tmp_path, api, port, reminders=reminders, **zalo)
+        core = build_core(settings, clock)  # type: ignore[arg-type]
         await core.open()
         try:
             async with running_zalo(core) as runtime:
