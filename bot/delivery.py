@@ -295,6 +295,7 @@ class Sender:
         self.transports: dict[str, Transport] = {}
         self._paces: dict[str, _Pace] = {}
         self._busy = asyncio.Lock()
+        self._windows: dict[str, asyncio.Lock] = {}  # held while a channel has sends out
 
     def add(self, transport: Transport) -> None:
         """A channel is running: rows for its accounts can go out."""
@@ -303,7 +304,16 @@ class Sender:
         self._paces[transport.channel] = _Pace(rate)
 
     def remove(self, channel: str) -> None:
+        """The channel stops: no new window of sends starts on it (rows stay planned)."""
         self.transports.pop(channel, None)
+
+    async def drain(self, channel: str) -> None:
+        """Wait until the sends already handed to ``channel``'s transport are settled, so the
+        channel can close its connection under none of them."""
+        window = self._windows.get(channel)
+        if window is not None:
+            async with window:
+                pass
 
     async def run(self) -> SendReport:
         """Send everything due now; return what happened. A second call while one runs
@@ -352,25 +362,38 @@ class Sender:
     async def _channel(self, channel: str, rows: list[OutboxRow], now: datetime,
                        tallies: dict[int, dict[str, Any]], report: SendReport) -> None:
         window = max(1, self.settings.in_flight)
+        lock = self._windows.setdefault(channel, asyncio.Lock())
         for start in range(0, len(rows), window):
-            chunk = rows[start:start + window]
-            screens = [await self._screen(row, now, tallies) for row in chunk]
-            async with self.outbox.transaction():
-                claimed = set(await self.outbox.mark_sending(
-                    [(row.id, channel, row.external_id or "") for row in chunk]))
-            kept = [(row, screen) for row, screen in zip(chunk, screens, strict=True)
-                    if row.id in claimed]
-            if not kept:
-                continue
-            chunk, screens = [row for row, _ in kept], [screen for _, screen in kept]
-            results = await asyncio.gather(*(self._send_one(channel, row, screen)
-                                             for row, screen in zip(chunk, screens, strict=True)))
-            await self._record(channel, chunk, results, report)
+            async with lock:
+                transport = self.transports.get(channel)
+                if transport is None:
+                    return  # stopped meanwhile: the rest stay planned for its next start
+                await self._window(transport, rows[start:start + window], now, tallies,
+                                   report)
 
-    async def _send_one(self, channel: str, row: OutboxRow, screen: Screen | None) -> Delivery:
-        transport = self.transports.get(channel)
-        if transport is None or row.external_id is None:
-            return Delivery(Outcome.RETRY, detail="channel stopped")
+    async def _window(self, transport: Transport, chunk: list[OutboxRow], now: datetime,
+                      tallies: dict[int, dict[str, Any]], report: SendReport) -> None:
+        """One window of sends on one channel: claimed, handed to ``transport`` (kept for the
+        whole window: a channel stopping waits for it in ``drain``), settled."""
+        channel = transport.channel
+        screens = [await self._screen(row, now, tallies) for row in chunk]
+        async with self.outbox.transaction():
+            claimed = set(await self.outbox.mark_sending(
+                [(row.id, channel, row.external_id or "") for row in chunk]))
+        kept = [(row, screen) for row, screen in zip(chunk, screens, strict=True)
+                if row.id in claimed]
+        if not kept:
+            return
+        chunk, screens = [row for row, _ in kept], [screen for _, screen in kept]
+        results = await asyncio.gather(*(self._send_one(transport, row, screen)
+                                         for row, screen in zip(chunk, screens, strict=True)))
+        await self._record(channel, chunk, results, report)
+
+    async def _send_one(self, transport: Transport, row: OutboxRow,
+                        screen: Screen | None) -> Delivery:
+        channel = transport.channel
+        if row.external_id is None:
+            return Delivery(Outcome.RETRY, detail="no account")
         if screen is None:
             return Delivery(Outcome.REJECTED, detail="document missing")
         await self._paces[channel].wait()
@@ -543,6 +566,8 @@ class DeliveryLoop:
             self.sender.remove(channel)
         self._users.discard(channel or "")
         if self._users or self._task is None:
+            if channel is not None:  # other channels go on: let this one's sends settle
+                await self.sender.drain(channel)
             return
         task, self._task = self._task, None
         task.cancel()

@@ -5,11 +5,12 @@ documents loaded when sent, reminders for a member who uses only Zalo."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, time
 
-from bot.delivery import Notice, Outcome
+from bot.delivery import Delivery, Notice, Outcome
 from bot.reminders import Kind, at_local
-from bot.screens import SubmissionRef
+from bot.screens import Screen, SubmissionRef
 from handlers.wiring import Core, build_core
 from tests.conftest import Chat, FixedClock, Recorder, Seed, delivered, record, seed
 from tests.test_review import answer_checklist, answer_form
@@ -136,6 +137,46 @@ async def test_a_row_for_a_member_reachable_only_on_a_stopped_channel_waits_for_
         "reminders/invite", "review/new_point"]
     assert [x.template for x in delivered(core, "z-7002", "zalo")] == ["review/new_point"]
     assert not [x for x in delivered(core, "sec") if x.template == "reminders/unreachable"]
+
+
+async def test_a_channel_that_stops_waits_for_its_sends_and_leaves_the_rest_planned(
+    core: Core, clock: FixedClock
+) -> None:
+    """`tusoi run` stops Zalo before Telegram: the sends already handed to Zalo finish and
+    are settled before Zalo closes its connection, and no new one starts; what was not
+    handed over stays planned, its tries untouched, for the next start."""
+    s = await seed(core)
+    async with core.store.transaction():
+        for member_id, external_id in ((s.member_id, "z1"), (s.leader_id, "z2")):
+            await core.store.link_account("zalo", external_id, member_id, clock.now())
+    gate, started = asyncio.Event(), asyncio.Event()
+    sent: list[str] = []
+
+    class Slow:
+        channel = "zalo"
+
+        async def send(self, external_id: str, screen: Screen) -> Delivery:
+            started.set()
+            await gate.wait()
+            sent.append(external_id)
+            return Delivery(Outcome.SENT)
+
+    core.delivery.sender.add(Slow())
+    await queue(core, s.member_id)
+    await queue(core, s.leader_id)
+    run = asyncio.create_task(core.delivery.sender.run())
+    await started.wait()
+    stop = asyncio.create_task(core.delivery.stop("zalo"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not stop.done()  # waiting for the send in hand
+    gate.set()
+    await stop
+    await run
+    assert len(sent) == 1
+    rows = await core.db.conn.execute_fetchall(
+        "SELECT status, attempts FROM outbox WHERE kind = 'notice' ORDER BY status")
+    assert [tuple(r) for r in rows] == [("planned", 0), ("sent", 1)]
 
 
 # ------------------------------------------------------------------ when
