@@ -62,10 +62,14 @@ class DownloadLinks:
 
     # ------------------------------------------------------------------ making links
 
-    async def link_for(self, submission: SubmissionRef, member_id: int | None = None
-                       ) -> tuple[str, int]:
-        """A download link for one stored submission version, given to ``member_id``; and
-        the member whose draft it is."""
+    async def link_for(self, submission: SubmissionRef, member_id: int | None = None) -> str:
+        """A download link for one stored submission version, given to ``member_id``."""
+        url, _ = await self._docx_link(submission, member_id)
+        return url
+
+    async def _docx_link(self, submission: SubmissionRef, member_id: int | None
+                         ) -> tuple[str, int]:
+        """A submission's link, and the member whose draft it is."""
         found = await self.store.submission_file(submission)
         if found is None:
             raise LookupError(f"no submission {submission}")
@@ -85,7 +89,7 @@ class DownloadLinks:
         submission = document.ref
         again = "file"  # how to get a new link once this one ends: the message says
         if submission is not None:
-            url, owner = await self.link_for(submission, member_id)
+            url, owner = await self._docx_link(submission, member_id)
             again = "own" if owner == member_id else "desk"
         else:
             token = await self._add("file", document.filename, _media_type(document.filename),
