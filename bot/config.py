@@ -55,6 +55,22 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    # Empty: the SQLite file database.path. "sqlite:///PATH" or a path: that SQLite file.
+    # "postgresql://USER@HOST:PORT/DB": PostgreSQL (one database per province).
+    url: str = field(default="", repr=False)  # may carry a password: never in a repr or log
+    # PostgreSQL: connections per process (a worker holds one per chat it is handling, plus
+    # one per transaction under way).
+    pool_size: int = 20
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class ReviewConfig:
     checklist: str = "checklists/nq04-2016.toml"
     # A pack of the form family new rounds use (2025: 2A/2B/2C); the other packs of that family
@@ -83,6 +99,10 @@ class TelegramSettings:
     poll_timeout: int = 30
     concurrent_chats: int = 64
     reply_retry_ms: list[int] = field(default_factory=lambda: [500, 1000, 2000])
+    # Webhook mode (`tusoi ingress` + `tusoi worker`): Telegram posts to /tg/WEBHOOK_PATH with
+    # the header X-Telegram-Bot-Api-Secret-Token = WEBHOOK_SECRET. Both empty: no webhook.
+    webhook_path: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
 
     @property
     def reply_delays(self) -> tuple[float, ...]:
@@ -157,6 +177,8 @@ class LoggingSettings:
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    web: WebSettings = WebSettings()
     review: ReviewConfig = ReviewConfig()
     invites: InviteSettings = InviteSettings()
     telegram: TelegramSettings = TelegramSettings()
@@ -254,6 +276,17 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         raise ConfigError("bad_day_month", source=source, key="calendar.year_end_deadline",
                           value=settings.calendar.year_end_deadline) from None
     _check_reminders(settings.reminders, source)
+    hook = settings.telegram
+    for key, value in (("webhook_path", hook.webhook_path), ("webhook_secret", hook.webhook_secret)):
+        if value and not (len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-")
+                                                    for c in value)):
+            raise ConfigError("webhook_chars", source=source, key=f"telegram.{key}")
+    if bool(hook.webhook_path) != bool(hook.webhook_secret):
+        raise ConfigError("webhook_pair", source=source, key="telegram.webhook_secret")
+    if settings.storage.pool_size < 2:
+        raise ConfigError("not_positive", source=source, key="storage.pool_size")
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError("not_positive", source=source, key="web.port")
     if settings.telegram.concurrent_chats < 1:
         raise ConfigError("not_positive", source=source, key="telegram.concurrent_chats")
     if any(ms < 0 for ms in settings.telegram.reply_retry_ms):

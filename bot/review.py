@@ -192,8 +192,10 @@ class ReviewService:
         return member is not None and is_officer(member)
 
     async def _prepare(self, incoming: Incoming) -> Incoming:
-        """Read an officer's roster file before the transaction: reading a hostile file is
-        the slow part, and other members' answers must not wait for it."""
+        """Before the transaction: render a member's draft when they submit, and read an
+        officer's roster file. Both are the slow part (Word, a hostile file), and other
+        members' answers must not wait for them."""
+        await self._prerender(incoming)
         press = incoming.press
         confirming = press is not None and press.desk is DeskAction.ROSTER_OK
         typed = incoming.text is not None and fold(incoming.text) in self.words.desk_keywords.get(
@@ -258,6 +260,24 @@ class ReviewService:
         return Press(keyword) if keyword else None
 
     # ----------------------------------------------------------------- dispatch
+
+    async def _prerender(self, incoming: Incoming) -> None:
+        """A member pressing or typing «Nộp»: their draft, rendered from a read of their
+        review (the submission, inside the transaction, checks it is still current)."""
+        press = incoming.press or (self.parse(incoming.text) if incoming.text else None)
+        if press is None or press.action != Action.SUBMIT:
+            return
+        member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+        if member is None or not member.active:
+            return
+        round_, review = await self.store.open_round_with_review(member.cell_id, member.id)
+        if round_ is None or review is None:  # nothing to submit yet; never a write here
+            return
+        try:
+            state = await self.load(member)
+            await self.submitter.prerender(state)
+        except Refusal:  # nothing to render: the transaction says why
+            return
 
     async def _repeat(self, incoming: Incoming) -> list[Screen]:
         """A re-delivered update (its reply may never have gone out): change nothing, show

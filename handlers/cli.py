@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 from bot.config import ROOT, TOKEN_ENV, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    import asyncio
+
     from handlers.render import Renderer
     from handlers.wiring import Core
 
@@ -60,7 +62,7 @@ def complain(renderer: Renderer, template: str, **context: Any) -> None:
 
 
 async def cmd_db_init(core: Core, args: argparse.Namespace) -> None:
-    say(core.renderer, "db_ready", path=str(core.db.path.resolve()),
+    say(core.renderer, "db_ready", path=core.db.describe(),
         version=await core.db.schema_version())
 
 
@@ -219,9 +221,17 @@ async def _operate(core: Core, args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------- commands without a chat
 
 
+def _sqlite_only(settings: Settings, command: str) -> None:
+    from storage.engine import is_postgres
+
+    if is_postgres(settings.storage.url):
+        raise Refusal("postgres_backup", command=command)
+
+
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from storage.backup import backup
 
+    _sqlite_only(settings, "backup")
     report = backup(Path(settings.database.path), Path(args.file))
     say(_renderer(), "backup_done", report=report)
     return EXIT_OK
@@ -230,6 +240,7 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     from storage.backup import restore
 
+    _sqlite_only(settings, "restore")
     if not args.yes:
         raise Refusal("restore_needs_yes", path=settings.database.path, file=args.file)
     report = restore(Path(args.file), Path(settings.database.path))
@@ -270,12 +281,13 @@ def run_console(settings: Settings, config: Path | None, announce: bool) -> int:
     import asyncio
     import dataclasses
 
-    from bot.config import DatabaseSettings
+    from bot.config import DatabaseSettings, StorageSettings
     from handlers.console import run_console as console
     from handlers.wiring import build_core
 
     demo = dataclasses.replace(settings, database=DatabaseSettings(
-        path=settings.console.database, durable=settings.database.durable))
+        path=settings.console.database, durable=settings.database.durable),
+        storage=StorageSettings())  # never the configured PostgreSQL either
     if Path(demo.database.path).resolve() == Path(settings.database.path).resolve():
         raise ConfigError("demo_is_real", source=str(config or ""), key="console.database",
                           path=settings.database.path)
@@ -349,6 +361,50 @@ def run_telegram(settings: Settings, config: Path | None) -> int:
     return EXIT_OK
 
 
+def _postgres_core(settings: Settings, config: Path | None) -> Core:
+    from handlers.wiring import build_core
+    from storage.engine import is_postgres
+
+    if not is_postgres(settings.storage.url):
+        raise ConfigError("needs_postgres", source=str(config or ""), key="storage.url")
+    return build_core(settings)
+
+
+def _until_signal(work: Callable[[asyncio.Event], Awaitable[object]]) -> None:
+    """Run ``work(stop)`` until SIGINT or SIGTERM sets ``stop``."""
+    import asyncio
+    import signal
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(stop)
+
+    asyncio.run(main())
+
+
+def run_ingress(settings: Settings, config: Path | None) -> int:
+    """``tusoi ingress``: the webhook (Telegram posts here) writing to the inbox."""
+    from handlers.web import serve_ingress
+
+    core = _postgres_core(settings, config)
+    _until_signal(lambda stop: serve_ingress(core, stop))
+    return EXIT_OK
+
+
+def run_worker(settings: Settings, config: Path | None, args: argparse.Namespace) -> int:
+    """``tusoi worker --id N``: handle updates from the inbox; the leader also sends."""
+    from handlers.worker import run_worker as work
+
+    if not settings.telegram.token:
+        raise ConfigError("no_token", source=str(config or ""), key="telegram.token")
+    core = _postgres_core(settings, config)
+    _until_signal(lambda stop: work(core, stop, worker_id=args.id, slots=args.slots))
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------- parser
 
 
@@ -401,6 +457,10 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     webhook = command(zalo, "webhook", "zalo_webhook")
     webhook.add_argument("action", choices=("set", "delete", "info"), metavar="set|delete|info",
                          help=h["zalo_webhook_action"])
+    command(sub, "ingress", "ingress")
+    worker = command(sub, "worker", "worker")
+    worker.add_argument("--id", type=number, required=True, metavar="SỐ", help=h["worker_id"])
+    worker.add_argument("--slots", type=number, metavar="N", help=h["worker_slots"])
     command(group("db", "db"), "init", "db_init")
     backup = command(sub, "backup", "backup")
     backup.add_argument("file", metavar="TỆP", help=h["backup_file"])
@@ -535,7 +595,8 @@ def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
         on_console = command == "console" or (
             command == "run" and not settings.telegram.token and not settings.zalo.token)
         configure_logging(settings.logging.level,
-                          quiet=command not in ("run", "telegram") or on_console)
+                          quiet=command not in ("run", "telegram", "ingress", "worker")
+                          or on_console)
         if command == "checklist":
             return cmd_checklist_check(settings, args)
         if command == "calendar":
@@ -552,6 +613,10 @@ def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
             return run_bot(settings)
         if command == "telegram":
             return run_telegram(settings, config)
+        if command == "ingress":
+            return run_ingress(settings, config)
+        if command == "worker":
+            return run_worker(settings, config, args)
         import asyncio
 
         from handlers.wiring import build_core

@@ -38,7 +38,7 @@ async def ensure_demo(core: Core) -> None:
     if await store.account(CHANNEL, LOCAL) is not None:
         return
     if await store.cells():
-        raise OperationError("not_demo_database", path=str(core.db.path.resolve()))
+        raise OperationError("not_demo_database", path=core.db.describe())
     demo = tomllib.loads((ROOT / "data" / "demo.toml").read_text(encoding="utf-8"))
     ops = core.operations
     meeting = core.calendar.next_working_day(

@@ -1,7 +1,14 @@
-"""tusoi's one small web app (Starlette, served by uvicorn): Zalo's webhook, one-time
-downloads, previews for Zalo's ``sendPhoto``, and a health check.
+"""tusoi's one small web app (Starlette, served by uvicorn): the webhooks of Telegram and
+Zalo, one-time downloads, previews for Zalo's ``sendPhoto``, and a health check.
 
 Routes:
+* ``POST /tg/{path}``: Telegram's webhook (``tusoi ingress``, README "Running a province").
+  The path must be ``telegram.webhook_path`` and the header
+  ``X-Telegram-Bot-Api-Secret-Token`` must be ``telegram.webhook_secret`` (compared in
+  constant time; wrong path: 404, header missing: 401, wrong: 403), checked before the body
+  is read; a body that is no Telegram update: 400, nothing stored. The update is committed to
+  the inbox (``ON CONFLICT DO NOTHING`` on its ``update_id``, so a redelivery is ignored), with
+  a NOTIFY for the workers, before the 200: only then may Telegram forget it.
 * ``POST /zalo/webhook``: the secret header ``X-Bot-Api-Secret-Token`` is checked before the
   body is even read (none: 401, wrong: 403); then the body must be one Zalo event in either
   shape (malformed JSON or shape: 400, an event name tusoi does not know: 422, both answered
@@ -11,11 +18,12 @@ Routes:
   never existed, has expired or is used up gets the same short Vietnamese page (404) after the
   same work.
 * ``GET /healthz``: ``{"ok": true}``; never calls Zalo or Telegram.
-Issue 10 adds Telegram's webhook and issue 11 a dashboard to the same factory.
+Issue 11 adds a dashboard to the same factory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -29,15 +37,20 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from telegram import Update
 
 from handlers.downloads import DownloadLinks
 from handlers.wiring import Core
 from handlers.zalo.bot import BadEvent, ZaloBot, parse_event
+from storage.inbox import Arrival, InboxStore
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_BODY = 64 * 1024  # a Zalo event is well under a kilobyte
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TELEGRAM_MAX_BODY = 1024 * 1024  # an update is a few kilobytes; a document is a file_id
+TELEGRAM = "telegram"
 PRIVATE = {  # every answer that carries a member's file, or says a link is dead
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -59,10 +72,49 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+def telegram_arrival(body: bytes) -> Arrival:
+    """The update's key, chat and payload; ValueError if it is not a Telegram update."""
+    from handlers.tg.inbox import chat_key
+
+    data = json.loads(body)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise ValueError("not a Telegram update")  # noqa: TRY004 - bad input, not a bug
+    update = Update.de_json(data, None)
+    return Arrival(str(update.update_id), chat_key(update), json.dumps(data, ensure_ascii=False))
+
+
 def build_web_app(core: Core, *, zalo: ZaloBot | None = None,
-                  downloads: DownloadLinks | None = None) -> Starlette:
-    """The app; routes whose part is missing (no Zalo webhook, no downloads) answer 404."""
+                  downloads: DownloadLinks | None = None,
+                  telegram_webhook: bool = False) -> Starlette:
+    """The app; routes whose part is missing (no Zalo webhook, no downloads, no Telegram
+    webhook) answer 404."""
     secret = core.settings.zalo.webhook_secret.encode()
+    hook = core.settings.telegram
+    tg_path, tg_secret = hook.webhook_path.encode(), hook.webhook_secret.encode()
+    inbox = InboxStore(core.db)
+
+    async def telegram(request: Request) -> Response:
+        given_path = str(request.path_params["path"]).encode()
+        if not telegram_webhook or not tg_path or not hmac.compare_digest(given_path, tg_path):
+            return _refusal(404, "Not Found")
+        given = request.headers.get(TELEGRAM_SECRET_HEADER)
+        if given is None:
+            return _refusal(401, f"{TELEGRAM_SECRET_HEADER} is missing")
+        if not hmac.compare_digest(given.encode(), tg_secret):
+            return _refusal(403, f"{TELEGRAM_SECRET_HEADER} is wrong")
+        body = await request.body()
+        if len(body) > TELEGRAM_MAX_BODY:
+            return _refusal(413, "body too large")
+        try:
+            arrival = telegram_arrival(body)
+        except (ValueError, UnicodeDecodeError, TypeError, KeyError):
+            log.info("Telegram webhook: a malformed body refused")
+            return _refusal(400, "malformed JSON or not a Telegram update")
+        async with core.db.transaction():
+            added = await inbox.add(TELEGRAM, [arrival], core.clock.now())
+            if added:
+                await inbox.announce()
+        return JSONResponse({"ok": True, "result": {"stored": len(added)}})
 
     async def zalo_webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER)
@@ -106,6 +158,7 @@ def build_web_app(core: Core, *, zalo: ZaloBot | None = None,
         return JSONResponse({"ok": True})
 
     return Starlette(routes=[
+        Route("/tg/{path}", telegram, methods=["POST"]),
         Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
         Route("/d/{token}", download, methods=["GET"]),
         Route("/p/{token}.png", preview, methods=["GET"]),
@@ -154,3 +207,20 @@ class WebServer:
         self.server.should_exit = True
         await self._task
         self._task = None
+
+
+async def serve_ingress(core: Core, stop: asyncio.Event) -> None:
+    """``tusoi ingress``: open the database (migrating it), serve Telegram's webhook until
+    ``stop``."""
+    await core.open()
+    try:
+        server = WebServer(build_web_app(core, telegram_webhook=True), core.settings.web.host,
+                           core.settings.web.port)
+        await server.start()
+        log.info("ingress listening on %s:%d", core.settings.web.host, server.port)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+    finally:
+        await core.close()

@@ -30,7 +30,7 @@ from bot.workdays import Convention, WorkCalendar, YearNotCovered
 from handlers.render import Renderer
 from handlers.roster_reader import read_roster
 from handlers.tg.links import TelegramLinks
-from storage.db import Database
+from storage.engine import Engine, open_engine
 from storage.outbox import OutboxStore
 from storage.store import SqliteStore
 
@@ -45,7 +45,7 @@ class SystemClock:
 @dataclass
 class Core:
     settings: Settings
-    db: Database
+    db: Engine
     store: SqliteStore
     service: ReviewService
     renderer: Renderer
@@ -66,7 +66,8 @@ class Core:
             await self.store.forget_events_before(week_ago)
             await self.store.purge_roster_uploads_before(week_ago)
             await self.store.forget_handover(None, now)
-        log.info("database ready at %s (schema %d)", self.db.path, await self.db.schema_version())
+        log.info("database ready at %s (schema %d)", self.db.describe(),
+                 await self.db.schema_version())
 
     async def close(self) -> None:
         await self.db.close()
@@ -131,7 +132,8 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         settings.data_path(settings.calendar.file),
         saturday_is_workday=settings.calendar.saturday_is_workday,
     )
-    db = Database(settings.database.path, durable=settings.database.durable)
+    db = open_engine(settings.storage.url, sqlite_default=settings.database.path,
+                     durable=settings.database.durable, pool_size=settings.storage.pool_size)
     store = SqliteStore(db)
     outbox = OutboxStore(db)
     invites = settings.invites

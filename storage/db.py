@@ -1,4 +1,8 @@
-"""The SQLite database: one writer connection, WAL, numbered migrations at start-up."""
+"""The SQLite database: one writer connection, WAL, numbered migrations at start-up.
+
+The SQLite engine of ``storage.engine``: the stores' SQL (``?`` placeholders, portable to
+PostgreSQL) runs here unchanged; ``storage.pg`` is the other engine.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from typing import Any
 
 import aiosqlite
 
+from storage.engine import Engine, Row
+
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).with_name("migrations") / "sqlite"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -64,11 +70,17 @@ def make_private(path: Path) -> None:
 class Database:
     """Owns the single connection. Writes go through ``transaction()``, one at a time."""
 
+    kind = "sqlite"
+
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self.path = Path(path)
         self.durable = durable
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+
+    def describe(self) -> str:
+        """Where the data is, for the operator and the log."""
+        return str(self.path.resolve())
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -128,24 +140,53 @@ class Database:
             await self.conn.execute("COMMIT")
 
 
-class Queries:
-    """What every store is built on: each helper is one hop to aiosqlite's thread. On a
-    busy bot the hops, not SQLite, are what costs (bench/bench_flow.py)."""
+    # ------------------------------------------------------------------ the query helpers
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.db.conn.execute_fetchall(sql, tuple(params))
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
         return next(iter(rows), None)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.db.conn.execute_fetchall(sql, tuple(params)))
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute one write; return how many rows it changed."""
+        cursor = await self.conn.execute(sql, tuple(params))
+        return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, [tuple(r) for r in rows])
+
+
+class Queries:
+    """What every store is built on: the engine's query helpers, with ``?`` placeholders and
+    rows addressed by column name. On SQLite each helper is one hop to aiosqlite's thread; on
+    a busy bot the hops, not SQLite, are what costs (bench/bench_flow.py)."""
+
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self.db.fetch_one(sql, params)
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self.db.fetch_all(sql, params)
 
     async def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Execute one write; return the new row id."""
-        cursor = await self.db.conn.execute(sql, tuple(params))
-        return cursor.lastrowid or 0
+        """Execute one write; return how many rows it changed (an insert's id: ``_insert``)."""
+        return await self.db.execute(sql, params)
+
+    async def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for each parameter row."""
+        if rows:
+            await self.db.execute_many(sql, rows)
+
+    async def _insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """An ``INSERT … RETURNING id``: the new row's id."""
+        row = await self.db.fetch_one(sql, params)
+        if row is None:
+            raise RuntimeError("an INSERT … RETURNING id returned no row")
+        return int(row["id"])
 
 
 def utcnow() -> datetime:

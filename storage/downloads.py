@@ -1,15 +1,17 @@
 """Download links: only each token's hash is stored, with its expiry and its count of uses.
 
-Callers group writes in ``Database.transaction()``, as everywhere in ``storage``.
+Callers group writes in ``transaction()``, as everywhere in ``storage``; the SQL runs on
+SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.screens import SubmissionRef
 from storage.db import Queries
+from storage.outbox import ts
 
 KEEP_EXPIRED = timedelta(days=30)  # then the row itself goes; access_log keeps the history
 
@@ -24,9 +26,7 @@ class Download:
     content: bytes
 
 
-def _ts(value: datetime) -> str:
-    """Fixed-width UTC text, so comparing the text compares the moments."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+_ts = ts  # the one encoding of a moment (storage.outbox.ts)
 
 
 class DownloadStore(Queries):
@@ -40,10 +40,10 @@ class DownloadStore(Queries):
     async def add(self, token_hash: str, kind: str, *, filename: str, media_type: str,
                   member_id: int | None, now: datetime, expires_at: datetime, max_uses: int,
                   submission: SubmissionRef | None = None, content: bytes | None = None) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO downloads (token_hash, kind, review_id, version, member_id, filename,"
             " media_type, content, created_at, expires_at, max_uses)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (token_hash, kind, submission.review_id if submission else None,
              submission.version if submission else None, member_id, filename, media_type,
              content, _ts(now), _ts(expires_at), max_uses),

@@ -1,8 +1,8 @@
 """The inbox: every update a channel delivers, stored before the channel is told it arrived.
 
-Callers group writes in ``Database.transaction()``, as everywhere in ``storage``. The shape
-(channel, update key, chat key, payload, state) is what several worker processes would need
-to claim one chat at a time on another engine; here one process reads the pending rows.
+Callers group writes in ``transaction()``, as everywhere in ``storage``. One process reads the
+pending rows itself (``handlers.tg.inbox``); on PostgreSQL several worker processes claim one
+chat at a time instead (``storage.chats``, ``handlers.worker``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Queries
+from storage.outbox import ts
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,7 @@ class Arrival:
     payload: str
 
 
-def _ts(value: datetime) -> str:
-    return value.isoformat()
+_ts = ts
 
 
 class InboxStore(Queries):
@@ -51,7 +51,17 @@ class InboxStore(Queries):
             if rows:
                 added.append(InboxRow(rows[0]["id"], channel, arrival.update_key,
                                       arrival.chat_key, arrival.payload))
+        chats = sorted({row.chat_key for row in added})
+        await self._many("INSERT INTO inbox_chats (channel, chat_key) VALUES (?, ?)"
+                         " ON CONFLICT (channel, chat_key) DO NOTHING",
+                         [(channel, chat) for chat in chats])
         return added
+
+    async def announce(self) -> None:
+        """Wake the workers waiting for updates (PostgreSQL: a NOTIFY, delivered when the
+        caller's transaction commits; SQLite has one process, which already knows)."""
+        if self.db.kind == "postgres":
+            await self._one("SELECT pg_notify('tusoi_inbox', '') AS sent")
 
     async def pending(self, channel: str) -> list[InboxRow]:
         """Rows not yet handled, oldest first."""

@@ -1,10 +1,12 @@
-"""The outbox in SQLite: notices queued with the change that causes them, planned reminders,
+"""The outbox: notices queued with the change that causes them, planned reminders,
 and the small queries behind the one sender (``bot.delivery.Sender``) and the planner.
 
 Status runs planned → sending → sent (or dropped / failed). A row is marked ``sending`` and
 committed before the message leaves, and ``sent`` after, so a crash can never make the same
 message go out twice: what is left ``sending`` at start-up is counted as sent. Methods never
-open a transaction: callers group them in ``Database.transaction()``.
+open a transaction: callers group them in ``transaction()``. The SQL runs on SQLite and
+PostgreSQL alike (``storage.engine``); one sender at a time per bot token (on PostgreSQL the
+leader of ``handlers.worker``), so claiming needs no row locks.
 """
 
 from __future__ import annotations
@@ -14,21 +16,25 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 
-import aiosqlite
-
 from bot.delivery import NOTICE, Notice, OutboxRow, TallyLine, dump_context
 from bot.models import Submission
 from bot.reminders import DueReminder, Kind, Planned, Recipient
 from bot.screens import SubmissionRef
 from storage.db import Queries
+from storage.engine import Row
 
 REMINDER_KINDS = tuple(k.value for k in Kind)
 _SEP = "\x1f"  # between channel and external id in one column
 
 
 def ts(value: datetime) -> str:
-    """Fixed-width UTC text, so comparing the text compares the moments."""
+    """Fixed-width UTC text, so comparing the text compares the moments: the one encoding of
+    a moment in every table, on both engines."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _dt(text: str) -> datetime:
@@ -59,14 +65,15 @@ class OutboxStore(Queries):
             rows.append((notice.id, notice.round_id, notice.member_id, NOTICE, notice.template,
                          dump_context(notice.context), document, int(notice.quiet), ts(now),
                          ts(now)))
-        await self.db.conn.executemany(
-            "INSERT OR IGNORE INTO outbox (id, round_id, member_id, kind, template, context,"
-            " document, quiet, due_at, wake_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        await self._many(
+            "INSERT INTO outbox (id, round_id, member_id, kind, template, context,"
+            " document, quiet, due_at, wake_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING", rows)
 
     async def add_planned(self, rows: Sequence[Planned]) -> None:
-        await self.db.conn.executemany(
-            "INSERT OR IGNORE INTO outbox (id, round_id, member_id, kind, subject_id, due_at,"
-            " wake_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        await self._many(
+            "INSERT INTO outbox (id, round_id, member_id, kind, subject_id, due_at,"
+            " wake_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             [(p.id, p.round_id, p.member_id, p.kind.value, p.subject_id, ts(p.due_at),
               ts(p.due_at)) for p in rows])
 
@@ -108,12 +115,7 @@ class OutboxStore(Queries):
         """Make the round's unsent reminder rows (only ``member_id``'s, if given) match
         ``planned``: insert new ids, move the time of rows still planned, delete planned rows
         no longer wanted. Rows sent, being sent or dropped, and notices, are never touched."""
-        conn = self.db.conn
-        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-        await conn.execute("DELETE FROM temp.wanted")
-        await conn.executemany("INSERT OR IGNORE INTO temp.wanted (id) VALUES (?)",
-                               [(p.id,) for p in planned])
-        await conn.executemany(
+        await self._many(
             "INSERT INTO outbox (id, round_id, member_id, kind, subject_id, due_at, wake_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at,"
@@ -121,37 +123,42 @@ class OutboxStore(Queries):
             " WHERE outbox.status = 'planned' AND outbox.due_at != excluded.due_at",
             [(p.id, p.round_id, p.member_id, p.kind.value, p.subject_id, ts(p.due_at),
               ts(p.due_at)) for p in planned])
-        await conn.execute(
-            "DELETE FROM outbox WHERE round_id = ? AND status = 'planned'"
-            " AND kind NOT IN (?, ?) AND id NOT IN (SELECT id FROM temp.wanted)"
-            " AND (? IS NULL OR member_id = ?)",
+        rows = await self._all(
+            "SELECT id FROM outbox WHERE round_id = ? AND status = 'planned'"
+            " AND kind NOT IN (?, ?) AND (CAST(? AS BIGINT) IS NULL OR member_id = ?)",
             (round_id, Kind.UNREACHABLE.value, NOTICE, member_id, member_id))
-        await conn.execute("DELETE FROM temp.wanted")
+        wanted = {p.id for p in planned}
+        await self._many("DELETE FROM outbox WHERE id = ? AND status = 'planned'",
+                         [(r["id"],) for r in rows if r["id"] not in wanted])
 
     # ------------------------------------------------------------- sending
 
     async def due(self, now: datetime, limit: int, channels: Sequence[str],
                   quiet_too: bool) -> list[OutboxRow]:
+        if not channels:
+            channels = [""]  # no channel running: rows come back without a target
         rows = await self._all(
             "SELECT x.*, r.status AS round_status, r.title, r.meeting_date, r.member_due,"
             " m.cell_id, m.full_name, m.active, v.status AS review_status,"
-            " (SELECT a.channel || char(31) || a.external_id FROM accounts a"
+            " (SELECT a.channel || CAST(? AS TEXT) || a.external_id FROM accounts a"
             "  WHERE a.member_id = x.member_id AND a.unreachable_at IS NULL"
-            "  AND a.channel IN (SELECT value FROM json_each(?))"
+            f"  AND a.channel IN ({_marks(channels)})"
             "  ORDER BY a.last_seen_at DESC, a.linked_at DESC LIMIT 1) AS target"
             " FROM outbox x JOIN members m ON m.id = x.member_id"
             " LEFT JOIN rounds r ON r.id = x.round_id"
             " LEFT JOIN reviews v ON v.round_id = x.round_id AND v.member_id = x.member_id"
-            " WHERE x.status = 'planned' AND x.wake_at <= ? AND (? OR x.quiet = 0)"
+            " WHERE x.status = 'planned' AND x.wake_at <= ? AND (? = 1 OR x.quiet = 0)"
             # A person reachable only on a channel that is not running waits for it.
-            " AND (target IS NOT NULL OR NOT EXISTS (SELECT 1 FROM accounts w"
+            " AND (EXISTS (SELECT 1 FROM accounts t WHERE t.member_id = x.member_id"
+            f"      AND t.unreachable_at IS NULL AND t.channel IN ({_marks(channels)}))"
+            "  OR NOT EXISTS (SELECT 1 FROM accounts w"
             "      WHERE w.member_id = x.member_id AND w.unreachable_at IS NULL))"
             " ORDER BY x.wake_at, x.id LIMIT ?",
-            (json.dumps(list(channels)), ts(now), int(quiet_too), limit))
+            (_SEP, *channels, ts(now), int(quiet_too), *channels, limit))
         return [self._row(r) for r in rows]
 
     @staticmethod
-    def _row(r: aiosqlite.Row) -> OutboxRow:
+    def _row(r: Row) -> OutboxRow:
         channel, external_id = (r["target"].split(_SEP, 1) if r["target"] else (None, None))
         reminder = None
         if r["kind"] != NOTICE:
@@ -174,7 +181,9 @@ class OutboxStore(Queries):
     async def mark_sending(self, sends: Sequence[tuple[str, str, str]]) -> list[str]:
         """Claim rows still planned for sending to (channel, external id); return the ids
         claimed (a row re-planned, dropped or deleted meanwhile is not)."""
-        await self.db.conn.executemany(
+        if not sends:
+            return []
+        await self._many(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, channel = ?,"
             " external_id = ? WHERE id = ? AND status = 'planned'",
             [(channel, external_id, i) for i, channel, external_id in sends])
@@ -186,23 +195,23 @@ class OutboxStore(Queries):
         return [i for i in ids if i in claimed]
 
     async def mark_sent(self, ids: Sequence[str], now: datetime, note: str | None = None) -> None:
-        await self.db.conn.executemany(
+        await self._many(
             "UPDATE outbox SET status = 'sent', sent_at = ?, note = ? WHERE id = ?",
             [(ts(now), note, i) for i in ids])
 
     async def mark_dropped(self, ids: Sequence[str], reason: str) -> None:
-        await self.db.conn.executemany(
+        await self._many(
             "UPDATE outbox SET status = 'dropped', note = ? WHERE id = ? AND status = 'planned'",
             [(reason, i) for i in ids])
 
     async def mark_failed(self, ids: Sequence[str], reason: str) -> None:
-        await self.db.conn.executemany(
+        await self._many(
             "UPDATE outbox SET status = 'failed', note = ? WHERE id = ?",
             [(reason, i) for i in ids])
 
     async def postpone(self, ids: Sequence[str], until: datetime, note: str | None = None) -> None:
         """Back to planned, not before ``until`` (quiet hours, a retry after an error)."""
-        await self.db.conn.executemany(
+        await self._many(
             "UPDATE outbox SET status = 'planned', wake_at = ?, note = COALESCE(?, note)"
             " WHERE id = ? AND status IN ('planned', 'sending')",
             [(ts(until), note, i) for i in ids])
@@ -210,26 +219,27 @@ class OutboxStore(Queries):
     async def resolve_in_flight(self, now: datetime) -> int:
         """Rows a crash left ``sending`` count as sent: their message may have gone out, and
         a message lost is better than a message doubled."""
-        cursor = await self.db.conn.execute(
+        return await self._run(
             "UPDATE outbox SET status = 'sent', sent_at = ?,"
             " note = 'in flight when the bot stopped; not resent' WHERE status = 'sending'",
             (ts(now),))
-        return cursor.rowcount
 
     # ------------------------------------------------------------- people
 
     async def mark_unreachable(self, channel: str, external_id: str, now: datetime) -> None:
-        await self.db.conn.execute(
+        await self._run(
             "UPDATE accounts SET unreachable_at = ? WHERE channel = ? AND external_id = ?"
             " AND unreachable_at IS NULL", (ts(now), channel, external_id))
 
     async def reachable_accounts(self, member_id: int, channels: Sequence[str] | None) -> int:
+        """Accounts not known to have blocked the bot (on ``channels``; None: on any)."""
+        if channels is not None and not channels:
+            return 0
+        where = f" AND channel IN ({_marks(channels)})" if channels is not None else ""
         row = await self._one(
-            "SELECT COUNT(*) FROM accounts WHERE member_id = ? AND unreachable_at IS NULL"
-            " AND (? IS NULL OR channel IN (SELECT value FROM json_each(?)))",
-            (member_id, None if channels is None else 1,
-             json.dumps(list(channels or ()))))
-        return int(row[0]) if row else 0
+            "SELECT COUNT(*) AS n FROM accounts WHERE member_id = ? AND unreachable_at IS NULL"
+            + where, (member_id, *(channels or ())))
+        return int(row["n"]) if row else 0
 
     async def officers_to_tell(self, member_id: int) -> tuple[int | None, list[int]]:
         rows = await self._all(
@@ -265,8 +275,9 @@ class OutboxStore(Queries):
             " EXISTS (SELECT 1 FROM reviews v WHERE v.round_id = r.id AND v.member_id = m.id"
             "         AND v.status = 'submitted') AS done"
             " FROM rounds r JOIN members m ON m.cell_id = r.cell_id AND m.active = 1"
-            " WHERE r.id = ? ORDER BY m.full_name COLLATE NOCASE, m.id",
+            " WHERE r.id = ?",
             (round_id,))
+        rows = sorted(rows, key=lambda r: (r["full_name"].casefold(), r["id"]))
         return [TallyLine(r["id"], r["full_name"], bool(r["linked"]),
                           bool(r["linked"]) and bool(r["unreachable"]), bool(r["done"]),
                           date.fromisoformat(r["joined_on"]) if r["joined_on"] else None,
@@ -284,6 +295,6 @@ class OutboxStore(Queries):
         """(id, template, status) of the notices (for one recipient), oldest first."""
         rows = await self._all(
             "SELECT id, template, status FROM outbox WHERE kind = ?"
-            " AND (? IS NULL OR member_id = ?) ORDER BY due_at, id",
+            " AND (CAST(? AS BIGINT) IS NULL OR member_id = ?) ORDER BY due_at, id",
             (NOTICE, member_id, member_id))
         return [(r["id"], r["template"], r["status"]) for r in rows]

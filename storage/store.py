@@ -1,7 +1,8 @@
 """Explicit, parameterised SQL behind the core's ``Store`` protocol and the operator commands.
 
-Each method is one small query. Methods never commit on their own: callers group
-writes in ``Database.transaction()``; outside one, each statement commits by itself.
+Each method is one small query, in SQL that SQLite and PostgreSQL both run
+(``storage.engine``). Methods never open a transaction: callers group writes in
+``transaction()``; outside one, each statement commits by itself.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 
-import aiosqlite
-
 from bot.delivery import Notice
 from bot.models import (
     Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
@@ -19,14 +18,19 @@ from bot.models import (
 )
 from bot.ports import Redeem
 from storage.db import Queries
+from storage.engine import Row
 from storage.outbox import OutboxStore, ts
 
-
-def _ts(value: datetime) -> str:
-    return value.isoformat()
+_ts = ts  # one encoding for every moment: fixed-width UTC text, so text order is time order
 
 
-def _member(row: aiosqlite.Row) -> Member:
+def _by_name(name: str, member_id: int) -> tuple[str, int]:
+    """Members in name order, case aside, the same on every engine (a database's collation
+    would differ between SQLite and PostgreSQL, and between PostgreSQL installations)."""
+    return name.casefold(), member_id
+
+
+def _member(row: Row) -> Member:
     return Member(
         id=row["id"], cell_id=row["cell_id"], full_name=row["full_name"],
         birth_date=row["birth_date"], party_post=row["party_post"], gov_post=row["gov_post"],
@@ -44,7 +48,7 @@ def _category(is_leader: bool, category: Category | None) -> Category:
     return Category.LEADER if is_leader else Category.NO_POST
 
 
-def _round(row: aiosqlite.Row) -> Round:
+def _round(row: Row) -> Round:
     return Round(
         id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
         meeting_date=date.fromisoformat(row["meeting_date"]),
@@ -58,7 +62,7 @@ _REVIEW_COLUMNS = ("id", "round_id", "member_id", "status", "cursor", "pending_q
                    "decision_comment", "shown_qid", "reply_lost")
 
 
-def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
+def _review(row: Row, prefix: str = "") -> Review:
     v = {c: row[prefix + c] for c in _REVIEW_COLUMNS}
     return Review(
         id=v["id"], round_id=v["round_id"], member_id=v["member_id"],
@@ -71,7 +75,8 @@ def _review(row: aiosqlite.Row, prefix: str = "") -> Review:
 
 
 class SqliteStore(Queries):
-    """The one implementation of the core's ports (``bot.ports``), plus what operators need."""
+    """The one implementation of the core's ports (``bot.ports``), plus what operators need,
+    on either engine (the name is historical: ``Store`` is the same class)."""
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
@@ -83,10 +88,10 @@ class SqliteStore(Queries):
     # ------------------------------------------------------------- events
 
     async def claim_event(self, key: str, now: datetime) -> bool:
-        cursor = await self.db.conn.execute(
-            "INSERT OR IGNORE INTO processed_events (key, at) VALUES (?, ?)", (key, _ts(now))
-        )
-        return cursor.rowcount == 1
+        row = await self._one(
+            "INSERT INTO processed_events (key, at) VALUES (?, ?)"
+            " ON CONFLICT (key) DO NOTHING RETURNING key", (key, _ts(now)))
+        return row is not None
 
     async def forget_events_before(self, cutoff: datetime) -> None:
         await self._run("DELETE FROM processed_events WHERE at < ?", (_ts(cutoff),))
@@ -94,8 +99,9 @@ class SqliteStore(Queries):
     # ------------------------------------------------------------- cells and members
 
     async def add_cell(self, name: str, party_committee: str, place: str, now: datetime) -> int:
-        return await self._run(
-            "INSERT INTO cells (name, party_committee, place, created_at) VALUES (?, ?, ?, ?)",
+        return await self._insert(
+            "INSERT INTO cells (name, party_committee, place, created_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (name, party_committee, place, _ts(now)),
         )
 
@@ -128,10 +134,10 @@ class SqliteStore(Queries):
     ) -> int:
         """Add a member; ``category`` wins over ``is_leader`` and the two are stored in step."""
         chosen = _category(is_leader, category)
-        return await self._run(
+        return await self._insert(
             "INSERT INTO members (cell_id, full_name, birth_date, party_post, gov_post,"
             " mass_post, work_unit, is_leader, role, joined_on, category, standing, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (cell_id, full_name, birth_date, party_post, gov_post, mass_post, work_unit,
              int(chosen is Category.LEADER), role.value, joined_on, chosen.value,
              standing.value if standing else None, _ts(now)),
@@ -236,9 +242,9 @@ class SqliteStore(Queries):
     async def add_invite(
         self, member_id: int, code_hash: str, now: datetime, expires_at: datetime
     ) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO invites (code_hash, member_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (code_hash, member_id, _ts(now), _ts(expires_at)),
         )
 
@@ -267,10 +273,11 @@ class SqliteStore(Queries):
 
     async def failed_link_attempts(self, channel: str, external_id: str, since: datetime) -> int:
         row = await self._one(
-            "SELECT COUNT(*) FROM link_failures WHERE channel = ? AND external_id = ? AND at >= ?",
+            "SELECT COUNT(*) AS n FROM link_failures"
+            " WHERE channel = ? AND external_id = ? AND at >= ?",
             (channel, external_id, _ts(since)),
         )
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def record_failed_link(self, channel: str, external_id: str, now: datetime) -> None:
         await self._run(
@@ -284,9 +291,9 @@ class SqliteStore(Queries):
         self, cell_id: int, year: int, title: str, meeting: date, member_due: date, now: datetime,
         form_id: str | None = None,
     ) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO rounds (cell_id, year, title, meeting_date, member_due, created_at,"
-            " form_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " form_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (cell_id, year, title, meeting.isoformat(), member_due.isoformat(), _ts(now), form_id),
         )
 
@@ -338,8 +345,9 @@ class SqliteStore(Queries):
         return _review(row) if row else None
 
     async def create_review(self, round_id: int, member_id: int, now: datetime) -> Review:
-        review_id = await self._run(
-            "INSERT INTO reviews (round_id, member_id, created_at) VALUES (?, ?, ?)",
+        review_id = await self._insert(
+            "INSERT INTO reviews (round_id, member_id, created_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (round_id, member_id, _ts(now)),
         )
         review = await self.review(review_id)
@@ -444,10 +452,10 @@ class SqliteStore(Queries):
         self, review_id: int, filename: str, docx: bytes, now: datetime
     ) -> int:
         row = await self._one(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM submissions WHERE review_id = ?",
+            "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM submissions WHERE review_id = ?",
             (review_id,),
         )
-        version = int(row[0]) if row else 1
+        version = int(row["next"]) if row else 1
         await self._run(
             "INSERT INTO submissions (review_id, version, created_at, filename, docx)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -482,11 +490,11 @@ class SqliteStore(Queries):
             " r.id AS review_id,"
             " (SELECT COUNT(*) FROM answers x WHERE x.review_id = r.id AND x.skipped = 0) AS answered"
             " FROM members m LEFT JOIN reviews r ON r.member_id = m.id AND r.round_id = ?"
-            " WHERE m.cell_id = ? AND m.active = 1 ORDER BY m.full_name COLLATE NOCASE, m.id",
+            " WHERE m.cell_id = ? AND m.active = 1",
             (round_id, cell_id),
         )
         result = []
-        for row in rows:
+        for row in sorted(rows, key=lambda r: _by_name(r["full_name"], r["id"])):
             review = await self.review(row["review_id"]) if row["review_id"] else None
             result.append(MemberProgress(_member(row), bool(row["linked"]), bool(row["reachable"]),
                                          review, int(row["answered"] or 0)))
@@ -505,9 +513,9 @@ class SqliteStore(Queries):
         self, round_id: int, member_id: int, kind: str, text: str, actor_id: int | None,
         now: datetime,
     ) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO review_items (round_id, member_id, kind, text, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (round_id, member_id, kind, text, actor_id, _ts(now)),
         )
 
@@ -522,9 +530,9 @@ class SqliteStore(Queries):
     async def add_collective_shortcoming(
         self, round_id: int, text: str, actor_id: int, now: datetime
     ) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO collective_shortcomings (round_id, text, created_by, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (round_id, text, actor_id, _ts(now)),
         )
 
@@ -562,9 +570,9 @@ class SqliteStore(Queries):
     async def add_roster_upload(
         self, cell_id: int, uploaded_by: int, filename: str, content: bytes, now: datetime
     ) -> int:
-        return await self._run(
+        return await self._insert(
             "INSERT INTO roster_uploads (cell_id, uploaded_by, filename, content, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (cell_id, uploaded_by, filename, content, _ts(now)),
         )
 
@@ -580,18 +588,17 @@ class SqliteStore(Queries):
         dates have no business staying in the database once the secretary has decided)."""
         await self._run(
             "UPDATE roster_uploads SET status = ?,"
-            " content = CASE WHEN ? = 'pending' THEN content ELSE zeroblob(0) END WHERE id = ?",
-            (status, status, upload_id),
+            " content = CASE WHEN ? = 'pending' THEN content ELSE ? END WHERE id = ?",
+            (status, status, b"", upload_id),
         )
 
     async def purge_roster_uploads_before(self, cutoff: datetime) -> int:
         """Uploads nobody decided on by ``cutoff`` are rejected and their content wiped."""
-        cursor = await self.db.conn.execute(
-            "UPDATE roster_uploads SET status = 'rejected', content = zeroblob(0)"
+        return await self._run(
+            "UPDATE roster_uploads SET status = 'rejected', content = ?"
             " WHERE status = 'pending' AND created_at < ?",
-            (_ts(cutoff),),
+            (b"", _ts(cutoff)),
         )
-        return cursor.rowcount
 
     async def hand_over(self, upload_id: int, member_id: int, code: str,
                         expires_at: datetime) -> None:
@@ -662,3 +669,6 @@ class SqliteStore(Queries):
             "SELECT actor_id, action FROM access_log WHERE target_id = ? ORDER BY id", (target_id,)
         )
         return [(r["actor_id"], r["action"]) for r in rows]
+
+
+Store = SqliteStore

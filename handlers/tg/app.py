@@ -27,14 +27,16 @@ log = logging.getLogger(__name__)
 
 
 def build_application(
-    core: Core, *, request: BaseRequest | None = None, rate_limit: bool = True
+    core: Core, *, request: BaseRequest | None = None, rate_limit: bool = True,
+    delivery: bool = True,
 ) -> Application:
     """A ready-to-run Application: opens the database on start, closes it on stop.
 
     It has no ``Updater``: updates come through the inbox (``app.bot_data["inbox"]``, see
     ``handlers.tg.inbox``), which ``serve`` starts. ``request`` replaces the network
     (benchmarks); ``rate_limit=False`` drops the Telegram-sized rate limiter so a benchmark
-    measures the bot, not the limiter.
+    measures the bot, not the limiter. ``delivery=False``: the outbox sender is not started
+    here (a worker process, where one leader per bot token sends: ``handlers.worker``).
     """
     settings = core.settings.telegram
     if not settings.token:
@@ -46,7 +48,8 @@ def build_application(
         await app.bot.set_my_commands(menu)
         # The outbox sender (one per process, for every channel) now also sends on Telegram;
         # the first channel to start settles a crash's in-flight rows and plans the rounds.
-        await core.delivery.start(TelegramTransport(app.bot, core.renderer))
+        if delivery:
+            await core.delivery.start(TelegramTransport(app.bot, core.renderer))
 
     async def post_shutdown(app: Application) -> None:
         await core.delivery.stop(CHANNEL)  # already stopped by ``running``; harmless twice
