@@ -65,12 +65,6 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
-class WebSettings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-
-
-@dataclass(frozen=True)
 class ReviewConfig:
     checklist: str = "checklists/nq04-2016.toml"
     # A pack of the form family new rounds use (2025: 2A/2B/2C); the other packs of that family
@@ -178,7 +172,6 @@ class LoggingSettings:
 class Settings:
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
-    web: WebSettings = WebSettings()
     review: ReviewConfig = ReviewConfig()
     invites: InviteSettings = InviteSettings()
     telegram: TelegramSettings = TelegramSettings()
@@ -285,8 +278,6 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         raise ConfigError("webhook_pair", source=source, key="telegram.webhook_secret")
     if settings.storage.pool_size < 2:
         raise ConfigError("not_positive", source=source, key="storage.pool_size")
-    if not 0 < settings.web.port < 65536:
-        raise ConfigError("not_positive", source=source, key="web.port")
     if settings.telegram.concurrent_chats < 1:
         raise ConfigError("not_positive", source=source, key="telegram.concurrent_chats")
     if any(ms < 0 for ms in settings.telegram.reply_retry_ms):

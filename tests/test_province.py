@@ -60,11 +60,13 @@ def update(update_id: int, chat: int, text: str = "1") -> dict[str, object]:
 
 
 async def test_the_ingress_checks_path_and_secret_before_storing_once(core: Core) -> None:
-    app = build_web_app(core)
-    transport = httpx.ASGITransport(app=app)
+    body = json.dumps(update(41, 9001))
+    good = {TELEGRAM_SECRET_HEADER: SECRET}
+    single = httpx.ASGITransport(app=build_web_app(core))  # `tusoi run`'s app: no such route
+    async with httpx.AsyncClient(transport=single, base_url="http://bot") as client:
+        assert (await client.post(f"/tg/{PATH}", content=body, headers=good)).status_code == 404
+    transport = httpx.ASGITransport(app=build_web_app(core, telegram_webhook=True))
     async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
-        body = json.dumps(update(41, 9001))
-        good = {TELEGRAM_SECRET_HEADER: SECRET}
         assert (await client.post("/tg/wrong", content=body, headers=good)).status_code == 404
         assert (await client.post(f"/tg/{PATH}", content=body)).status_code == 401
         wrong = {TELEGRAM_SECRET_HEADER: "guess"}

@@ -32,6 +32,7 @@ from handlers.wiring import Core, build_core
 from storage.chats import CHANNEL_NOTICE
 from storage.db import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.db import Database, migration_files
+from storage.downloads import DownloadStore
 from storage.inbox import Arrival, InboxStore
 from storage.outbox import OutboxStore
 from storage.pg import MIGRATIONS as PG_MIGRATIONS
@@ -500,6 +501,50 @@ async def test_storing_an_update_wakes_the_workers(core: Core) -> None:
     assert received.channel == CHANNEL_NOTICE
 
 
+# ------------------------------------------------------------------------ download links
+
+
+async def test_download_links_count_their_uses_and_forget_their_bytes(
+    core: Core, clock: FixedClock
+) -> None:
+    store, links, now = core.store, DownloadStore(core.db), clock.now()
+    cell, member, _, secretary = await cell_with_members(core)
+    round_id = await open_round(core, cell)
+    async with store.transaction():
+        review = await store.create_review(round_id, member, now)
+        version = await store.add_submission(review.id, "ban.docx", b"DOCX-BYTES", now)
+    ref = SubmissionRef(review.id, version)
+    assert await links.submission_file(ref) == ("ban.docx", member)
+    assert await links.submission_file(SubmissionRef(review.id, 9)) is None
+    later = now + timedelta(hours=2)
+    async with store.transaction():
+        docx_link = await links.add("h-docx", "docx", filename="ban.docx",
+                                    media_type="application/docx", member_id=secretary,
+                                    now=now, expires_at=later, max_uses=2, submission=ref)
+        preview = await links.add("h-png", "preview", filename="p.png", media_type="image/png",
+                                  member_id=member, now=now, expires_at=later, max_uses=1,
+                                  content=b"PNG")
+    assert docx_link != preview
+    async with store.transaction():
+        first = await links.use("h-docx", ("docx", "file"), now)
+        assert await links.use("h-docx", ("preview",), now) is None  # not that kind
+        second = await links.use("h-docx", ("docx", "file"), now)
+        assert await links.use("h-docx", ("docx", "file"), now) is None  # used up
+        shown = await links.use("h-png", ("preview",), now)
+    assert first is not None and first.content == b"DOCX-BYTES" and first.kind == "docx"
+    assert second is not None and shown is not None and shown.content == b"PNG"
+    # logged as the holder's, with the draft's owner as the target (a bare picture: none)
+    assert await store.access_log(member) == [(secretary, "download"), (secretary, "download")]
+    async with store.transaction():
+        await links.wipe(later)
+        assert await links.use("h-png", ("preview",), now) is None
+    rows = await core.db.fetch_all("SELECT token_hash, content FROM downloads ORDER BY id")
+    assert [(r["token_hash"], r["content"]) for r in rows] == [("h-docx", None), ("h-png", None)]
+    async with store.transaction():
+        await links.wipe(later + timedelta(days=31))
+    assert await core.db.fetch_all("SELECT id FROM downloads") == []
+
+
 # ------------------------------------------------------------------------ completeness
 
 
@@ -511,7 +556,7 @@ def _public_methods(cls: type) -> set[str]:
 def test_every_store_method_is_exercised_by_this_contract() -> None:
     called = {node.func.attr for node in ast.walk(ast.parse(Path(__file__).read_text()))
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
-    for cls in (SqliteStore, OutboxStore, InboxStore):
+    for cls in (SqliteStore, OutboxStore, InboxStore, DownloadStore):
         missing = _public_methods(cls) - called
         assert not missing, f"{cls.__name__}: no contract test calls {sorted(missing)}"
 
