@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import uvicorn
@@ -51,6 +51,7 @@ MAX_BODY = 64 * 1024  # a Zalo event is well under a kilobyte
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_MAX_BODY = 1024 * 1024  # an update is a few kilobytes; a document is a file_id
 TELEGRAM = "telegram"
+ZALO = "zalo"
 PRIVATE = {  # every answer that carries a member's file, or says a link is dead
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -83,7 +84,33 @@ def telegram_arrival(body: bytes) -> Arrival:
     return Arrival(str(update.update_id), chat_key(update), json.dumps(data, ensure_ascii=False))
 
 
-def build_web_app(core: Core, *, zalo: ZaloBot | None = None,
+class EventSink(Protocol):
+    """Where Zalo's webhook puts a checked event: the single process's ``ZaloBot`` (stored
+    and handled there), or ``ZaloToInbox`` in ``tusoi ingress`` (stored for the workers)."""
+
+    async def accept(self, event: dict[str, Any]) -> bool: ...
+
+
+class ZaloToInbox:
+    """Zalo's webhook in ``tusoi ingress``: the event committed to the inbox, the workers
+    woken; they handle it (``handlers.worker``)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.inbox = InboxStore(core.db)
+
+    async def accept(self, event: dict[str, Any]) -> bool:
+        message = event["message"]
+        arrival = Arrival(str(message["message_id"]), str(message["chat"]["id"]),
+                          json.dumps(event, ensure_ascii=False))
+        async with self.core.db.transaction():
+            added = await self.inbox.add(ZALO, [arrival], self.core.clock.now())
+            if added:
+                await self.inbox.announce()
+        return bool(added)
+
+
+def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
                   downloads: DownloadLinks | None = None,
                   telegram_webhook: bool = False) -> Starlette:
     """The app; routes whose part is missing (no Zalo webhook, no downloads, no Telegram
@@ -210,12 +237,15 @@ class WebServer:
 
 
 async def serve_ingress(core: Core, stop: asyncio.Event) -> None:
-    """``tusoi ingress``: open the database (migrating it), serve Telegram's webhook until
-    ``stop``."""
+    """``tusoi ingress``: open the database (migrating it), serve Telegram's webhook (and
+    Zalo's, and the download links, when Zalo is configured) until ``stop``."""
     await core.open()
     try:
-        server = WebServer(build_web_app(core, telegram_webhook=True), core.settings.web.host,
-                           core.settings.web.port)
+        zalo = core.settings.zalo
+        hook = ZaloToInbox(core) if zalo.token and zalo.mode == "webhook" else None
+        links = DownloadLinks(core) if zalo.token else None  # Zalo members' drafts
+        server = WebServer(build_web_app(core, zalo=hook, downloads=links, telegram_webhook=True),
+                           core.settings.web.host, core.settings.web.port)
         await server.start()
         log.info("ingress listening on %s:%d", core.settings.web.host, server.port)
         try:

@@ -8,6 +8,9 @@ updates to the Application one after the other in arrival order, marks each done
 handling, and lets the chat go when none is left. A worker killed at any moment loses its
 claims with its connection; another worker picks the chat up where the done marks stop.
 
+Zalo's events (stored by the ingress from Zalo's webhook) are claimed the same way and handled
+by the real Zalo adapter when ``zalo.token`` is set.
+
 The outbox and reminder sender runs in ONE worker at a time per bot token, since Telegram's
 rate budget belongs to the token: the leader holds a session-level ``pg_try_advisory_lock``
 for its whole life; the others try again every few seconds and take over when it dies.
@@ -35,6 +38,7 @@ from storage.pg import PgDatabase
 log = logging.getLogger(__name__)
 
 TELEGRAM = "telegram"
+ZALO = "zalo"
 
 
 def leader_key(token: str) -> int:
@@ -44,9 +48,33 @@ def leader_key(token: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+class ZaloHandling:
+    """Zalo in a worker: its real adapter (``ZaloBot.handle``) without its own inbox feeding
+    or polling (the ingress stores Zalo's webhook events), its transport for the sender."""
+
+    def __init__(self, core: Core) -> None:
+        from handlers.downloads import DownloadLinks
+        from handlers.zalo.api import ZaloApi
+        from handlers.zalo.bot import ZaloBot
+        from handlers.zalo.send import ZaloTransport
+
+        settings = core.settings.zalo
+        self.api = ZaloApi(settings.token, settings.base_url)
+        self.transport = ZaloTransport(self.api, core.renderer, DownloadLinks(core),
+                                       settings.rate_per_second)
+        self.bot = ZaloBot(core, self.api, self.transport)
+
+    async def handle(self, payload: str) -> None:
+        await self.bot.handle(json.loads(payload))
+
+    async def close(self) -> None:
+        await self.api.close()
+
+
 class Worker:
     def __init__(self, core: Core, app: Application, *, worker_id: int, slots: int,
-                 poll_seconds: float = 2.0, leader_retry_seconds: float = 5.0) -> None:
+                 poll_seconds: float = 2.0, leader_retry_seconds: float = 5.0,
+                 zalo: ZaloHandling | None = None) -> None:
         if not isinstance(core.db, PgDatabase):
             raise TypeError("tusoi worker needs PostgreSQL (storage.url)")
         self.core = core
@@ -57,6 +85,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.leader_retry_seconds = leader_retry_seconds
         self.claims = ChatClaims(core.db)
+        self.zalo = zalo
+        self.channels = [TELEGRAM, ZALO] if zalo is not None else [TELEGRAM]
         self.leading = asyncio.Event()
         self.handled = 0
         self._signal = asyncio.Condition()
@@ -82,7 +112,7 @@ class Worker:
                 self._signal.notify_all()
             await asyncio.gather(*slots, return_exceptions=True)
             if self.leading.is_set():  # stop sending BEFORE the lock goes with its connection
-                await self.core.delivery.stop(TELEGRAM)
+                await self._stop_sending()
             for task in self._tasks:
                 task.cancel()
             for task in self._tasks:
@@ -95,7 +125,7 @@ class Worker:
     async def _slot(self, number: int) -> None:
         while not self._stopping:
             try:
-                async with self.claims.claim([TELEGRAM]) as claimed:
+                async with self.claims.claim(self.channels) as claimed:
                     if claimed is not None:
                         await self._handle_chat(claimed)
                         continue
@@ -123,6 +153,14 @@ class Worker:
                     log.error("inbox row %d (update %s) set aside: handed over %d times",
                               row.id, row.update_key, MAX_ATTEMPTS)
                     await self.claims.set_aside(row.id, now)
+                    continue
+                if row.channel == ZALO and self.zalo is not None:
+                    try:
+                        await self.zalo.handle(row.payload)  # it answers its own errors
+                    except Exception:  # never a crash loop: the row is done, as in one process
+                        log.exception("error while handling Zalo row %d", row.id)
+                    await self.claims.done(row.id, self.core.clock.now())
+                    self.handled += 1
                     continue
                 try:
                     update = Update.de_json(json.loads(row.payload), self.app.bot)
@@ -175,12 +213,19 @@ class Worker:
                     await conn.close()
             await asyncio.sleep(self.leader_retry_seconds)
 
+    async def _stop_sending(self) -> None:
+        if self.zalo is not None:
+            await self.core.delivery.stop(ZALO)
+        await self.core.delivery.stop(TELEGRAM)
+
     async def _send_while_holding(self, conn: AsyncConnection[Any]) -> None:
         from handlers.tg.transport import TelegramTransport
 
         log.info("worker %d leads: it sends the outbox and the reminders", self.worker_id)
         self.leading.set()
         await self.core.delivery.start(TelegramTransport(self.app.bot, self.core.renderer))
+        if self.zalo is not None:
+            await self.core.delivery.start(self.zalo.transport)
         try:
             while True:  # the lock lives with the connection: watch it
                 await asyncio.sleep(self.leader_retry_seconds)
@@ -190,7 +235,7 @@ class Worker:
         except Exception:
             # The connection, and with it the lock, is gone: another worker may lead now.
             log.error("worker %d lost the sender's lock; it stops sending", self.worker_id)
-            await self.core.delivery.stop(TELEGRAM)
+            await self._stop_sending()
             self.leading.clear()
             raise
         finally:
@@ -211,9 +256,9 @@ async def run_worker(core: Core, stop: asyncio.Event, *, worker_id: int,
         # each slot runs one transaction at a time, plus a few for the sender and done marks
         core.db.max_size = max(core.db.max_size, slots + 4)
     app = build_application(core, delivery=False)
-    worker = Worker(core, app, worker_id=worker_id,
-                    slots=slots,
-                    poll_seconds=poll_seconds, leader_retry_seconds=leader_retry_seconds)
+    zalo = ZaloHandling(core) if core.settings.zalo.token else None
+    worker = Worker(core, app, worker_id=worker_id, slots=slots, poll_seconds=poll_seconds,
+                    leader_retry_seconds=leader_retry_seconds, zalo=zalo)
     watchdog = asyncio.create_task(_exit_if_stuck(stop, stop_grace_seconds), name="watchdog")
     await app.initialize()
     try:
@@ -228,6 +273,8 @@ async def run_worker(core: Core, stop: asyncio.Event, *, worker_id: int,
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+        if zalo is not None:
+            await zalo.close()
         watchdog.cancel()
     return worker
 

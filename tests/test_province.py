@@ -14,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import ReminderConfig, Settings, StorageSettings, TelegramSettings, WebSettings
+from bot.config import (
+    ReminderConfig, Settings, StorageSettings, TelegramSettings, WebSettings, ZaloSettings,
+)
 from bot.delivery import Notice
 from handlers.cli import main
-from handlers.web import TELEGRAM_SECRET_HEADER, build_web_app
+from handlers.web import TELEGRAM_SECRET_HEADER, ZaloToInbox, build_web_app
 from handlers.wiring import Core, build_core
 from handlers.worker import leader_key, run_worker
 from storage.chats import ChatClaims
@@ -25,9 +27,12 @@ from storage.inbox import Arrival, InboxStore
 from storage.pg import PgDatabase
 from tests.conftest import FixedClock, make_settings
 from tests.fakebotapi import FakeBotApi
+from tests.fakezalo import TOKEN as ZALO_TOKEN
+from tests.fakezalo import FakeZalo
 from tests.pgserver import fresh_database
 
 PATH, SECRET = "p4th", "s3cret-token"
+ZALO_SECRET = "zalo-s3cret-token"
 
 
 def province_settings(tmp_path: Path, url: str, api: FakeBotApi | None = None) -> Settings:
@@ -191,6 +196,49 @@ async def test_one_worker_sends_and_another_takes_over_when_it_stops(tmp_path: P
                 stop.set()
             await asyncio.gather(*runs, return_exceptions=True)
     assert leader_key("123456:TEST-TOKEN") != leader_key("654321:OTHER")
+
+
+async def test_zalos_webhook_goes_through_the_ingress_to_a_worker(tmp_path: Path) -> None:
+    """Zalo in a province: the ingress stores the webhook's event, a worker claims the chat
+    and the real Zalo adapter answers; a redelivered event is stored once."""
+    url = fresh_database()
+    async with FakeBotApi() as api, FakeZalo() as fake:
+        settings = province_settings(tmp_path, url, api)
+        settings = dataclasses.replace(settings, zalo=dataclasses.replace(
+            ZaloSettings(), token=ZALO_TOKEN, base_url=fake.base_url, mode="webhook",
+            webhook_secret=ZALO_SECRET, public_base_url="http://127.0.0.1:9",
+            reply_retry_ms=[20], rate_per_second=1000))
+        ingress, worker_core = build_core(settings), build_core(settings)
+        await ingress.open()
+        user = fake.user("Bình")
+        now = datetime.now(UTC)
+        async with ingress.store.transaction():
+            cell = await ingress.store.add_cell("Phòng Một", "", "", now)
+            member = await ingress.store.add_member(cell, "Trần Thị Bình", now)
+            await ingress.store.add_round(cell, 2026, "Kiểm điểm", date.today() + timedelta(30),
+                                          date.today() + timedelta(20), now, "form-2025")
+            await ingress.store.link_account("zalo", user, member, now)
+        stop = asyncio.Event()
+        run = asyncio.create_task(run_worker(worker_core, stop, worker_id=1, slots=2))
+        try:
+            app = build_web_app(ingress, zalo=ZaloToInbox(ingress), telegram_webhook=True)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://ingress") as client:
+                event = fake.event(user, "message.text.received", text="1")
+                for _ in range(2):  # Zalo retries a webhook call: stored once
+                    response = await client.post(
+                        "/zalo/webhook", json=FakeZalo.body(event),
+                        headers={"X-Bot-Api-Secret-Token": ZALO_SECRET})
+                    assert response.status_code == 200
+            await fake.wait_for(lambda: any("Đã chọn" in t for t in fake.texts(user)), 30)
+            history = await ingress.db.fetch_all(
+                "SELECT h.qid, h.value FROM answer_history h JOIN reviews v ON v.id = h.review_id"
+                " WHERE v.member_id = ?", (member,))
+            assert [(r["qid"], r["value"]) for r in history] == [("g1-01", "absent")]
+        finally:
+            stop.set()
+            await run
+            await ingress.close()
 
 
 def test_ingress_and_worker_need_postgresql(tmp_path: Path,
