@@ -79,6 +79,15 @@ class AccountUse(Protocol):
     async def set_menu(self, channel: str, external_id: str, menu: str | None) -> None: ...
 
 
+class MemberTurns(Protocol):
+    async def hold_member(self, channel: str, external_id: str) -> None:
+        """Inside a transaction, before anything of theirs is read: the member behind this
+        account (if any) is held until it commits, so their other updates (another channel,
+        another worker) wait and then read what it wrote; a read-modify-write of their
+        review (a long answer's pieces) never loses a piece."""
+        ...
+
+
 class ScreenMemory(Protocol):
     async def set_shown(self, review_id: int, qid: str) -> None:
         """What the member's screen now shows (a question id, or the review list)."""
@@ -277,5 +286,5 @@ class OperatorStore(Cells, MemberWriter, Invites, RoundWriter, AccessLog, Protoc
 
 
 class ServiceStore(WalkStore, LinkingStore, SubmitStore, DeskStore, Transactions, EventClaims,
-                   AccountUse, ScreenMemory, NoticeQueue, Protocol):
+                   AccountUse, MemberTurns, ScreenMemory, NoticeQueue, Protocol):
     """``bot.review.ReviewService``, which routes to all of the above."""

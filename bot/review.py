@@ -125,6 +125,8 @@ class ReviewService:
         became_reachable = False
         _QUEUED.set(False)
         async with self.store.transaction():
+            # one update of theirs at a time, across channels and workers
+            await self.store.hold_member(incoming.channel, incoming.external_id)
             who = await self.store.who(incoming.channel, incoming.external_id)
             if who is not None:
                 became_reachable = who.unreachable

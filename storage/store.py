@@ -205,6 +205,19 @@ class SqliteStore(Queries):
                    datetime.fromisoformat(latest) if latest else None,
                    row["a_unreachable"] is not None)
 
+    async def hold_member(self, channel: str, external_id: str) -> None:
+        """PostgreSQL (READ COMMITTED): lock the row of the member behind this account until
+        the transaction ends, so their updates from two channels or two workers take turns,
+        and every read after it sees what the previous turn committed. ``NO KEY UPDATE``:
+        the same lock an UPDATE of the row takes, so rows that merely reference the member
+        (foreign keys) are not held up. SQLite: nothing to do, its write transactions
+        already take turns (BEGIN IMMEDIATE)."""
+        if self.db.kind == "postgres":
+            await self._one(
+                "SELECT m.id FROM accounts a JOIN members m ON m.id = a.member_id"
+                " WHERE a.channel = ? AND a.external_id = ? FOR NO KEY UPDATE OF m",
+                (channel, external_id))
+
     async def seen(self, channel: str, external_id: str, now: datetime) -> None:
         await self._run(
             "UPDATE accounts SET last_seen_at = ?, unreachable_at = NULL"

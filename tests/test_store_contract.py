@@ -201,6 +201,36 @@ async def test_accounts_invites_and_linking(core: Core, clock: FixedClock) -> No
     assert cell > 0
 
 
+async def test_one_members_updates_take_turns(core: Core) -> None:
+    """Two transactions for the same member from two channels (two workers): the second
+    waits for the first to commit, then reads what it wrote. An account nobody owns yet
+    holds nothing."""
+    _, member, _, _ = await cell_with_members(core)
+    async with core.store.transaction():
+        await core.store.link_account("telegram", "7", member, core.clock.now())
+        await core.store.link_account("zalo", "z7", member, core.clock.now())
+        await core.store.hold_member("telegram", "nobody")
+    first_holds, order = asyncio.Event(), []
+
+    async def first() -> None:
+        async with core.store.transaction():
+            await core.store.hold_member("telegram", "7")
+            first_holds.set()
+            await asyncio.sleep(0.2)  # the second is waiting by now (or wrongly reading)
+            await core.store.set_member_category(member, Category.OUTSIDE)
+            order.append("first commits")
+
+    async def second() -> None:
+        await first_holds.wait()
+        async with core.store.transaction():
+            await core.store.hold_member("zalo", "z7")
+            seen = await core.store.member(member)
+            order.append(f"second sees {seen.category.value if seen else None}")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first commits", "second sees outside"]
+
+
 async def test_an_update_is_claimed_once_and_forgotten_after_a_week(core: Core) -> None:
     store, now = core.store, core.clock.now()
     async with store.transaction():
