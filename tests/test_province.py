@@ -21,8 +21,8 @@ from bot.delivery import Notice
 from handlers.cli import main
 from handlers.web import TELEGRAM_SECRET_HEADER, ZaloToInbox, build_web_app
 from handlers.wiring import Core, build_core
-from handlers.worker import leader_key, run_worker
-from storage.chats import ChatClaims
+from handlers.worker import Worker, leader_key, run_worker
+from storage.chats import MAX_ATTEMPTS, ChatClaims
 from storage.inbox import Arrival, InboxStore
 from storage.pg import PgDatabase
 from tests.conftest import FixedClock, make_settings
@@ -135,6 +135,31 @@ async def test_a_worker_killed_mid_chat_leaves_it_to_the_next(core: Core) -> Non
         assert taken is not None and taken.chat_key == "a"
         rows = await next_worker.pending(taken)
         assert [(r.update_key, r.attempts) for r in rows] == [("7", 1)]
+
+
+async def test_an_update_that_keeps_killing_workers_is_set_aside(core: Core) -> None:
+    """A row handed over MAX_ATTEMPTS times already (each worker that took it died) is set
+    aside the next time instead of being handled (its payload dropped, as the single process
+    does at start-up); so is a row no worker can read. Neither reaches the Application."""
+    from handlers.tg.app import build_application
+
+    assert isinstance(core.db, PgDatabase)
+    store = InboxStore(core.db)
+    async with core.db.transaction():
+        await store.add("telegram", [Arrival("50", "9001", json.dumps(update(50, 9001))),
+                                     Arrival("51", "9001", "not json")],
+                        core.clock.now())
+    await core.db.execute("UPDATE inbox SET attempts = ? WHERE update_key = '50'",
+                          (MAX_ATTEMPTS,))
+    worker = Worker(core, build_application(core, delivery=False), worker_id=1, slots=1)
+    async with worker.claims.claim(["telegram"]) as held:
+        assert held is not None
+        await worker._handle_chat(held)
+    rows = await core.db.fetch_all("SELECT update_key, state, attempts, payload IS NULL AS gone"
+                                   " FROM inbox ORDER BY id")
+    assert [(r["update_key"], r["state"], r["attempts"], r["gone"]) for r in rows] == [
+        ("50", "failed", MAX_ATTEMPTS + 1, True), ("51", "failed", 1, True)]
+    assert worker.handled == 0
 
 
 async def test_one_worker_sends_and_another_takes_over_when_it_stops(tmp_path: Path) -> None:
