@@ -2,8 +2,8 @@
 
 Each protocol is a few methods; each use case names the combination it uses (the
 ``…Store`` protocols at the end), so a fake for a test implements only that. The storage
-package implements all of them on SQLite (``storage.store.SqliteStore``); the core never
-imports an implementation. Delivery's own ports (``Outbox``, ``NoticeQueue``, ``Transport``)
+package implements all of them in one store (``storage.store.SqliteStore``, whose SQL runs
+on SQLite and on PostgreSQL alike); the core never imports an implementation. Delivery's own ports (``Outbox``, ``NoticeQueue``, ``Transport``)
 live in ``bot.delivery``; planning's (``ReminderRepo``) in ``bot.reminders``.
 """
 
