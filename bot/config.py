@@ -130,6 +130,21 @@ class ZaloSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # The committee's web page: its public address (empty: zalo.public_base_url, and no page
+    # when both are empty), how long a login link and a session last.
+    public_base_url: str = ""
+    login_minutes: int = 10
+    session_minutes: int = 60
+
+    def base_url(self, zalo: ZaloSettings) -> str:
+        """The public address the web page's links start with; empty: no web page."""
+        return (self.public_base_url or zalo.public_base_url).rstrip("/")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    # Answer texts of a closed, exported round may be purged this many days after it closed.
+    days: int = 365
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,7 @@ class Settings:
     console: ConsoleSettings = ConsoleSettings()
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderConfig = ReminderConfig()
+    retention: RetentionSettings = RetentionSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def data_path(self, relative: str) -> Path:
@@ -329,3 +345,12 @@ def _check_zalo(settings: Settings, source: str) -> None:
         raise ConfigError("zalo_needs_public_url", source=source, key="zalo.public_base_url")
     if not 0 < settings.web.port < 65536:
         raise ConfigError("bad_port", source=source, key="web.port", value=settings.web.port)
+    web = settings.web
+    if web.public_base_url and not web.public_base_url.startswith(("https://", "http://")):
+        raise ConfigError("zalo_base_url", source=source, key="web.public_base_url",
+                          value=web.public_base_url)
+    for key in ("login_minutes", "session_minutes"):
+        if getattr(web, key) < 1:
+            raise ConfigError("not_positive", source=source, key=f"web.{key}")
+    if settings.retention.days < 0:
+        raise ConfigError("negative", source=source, key="retention.days")

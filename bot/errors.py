@@ -62,3 +62,22 @@ class DeskNoRound(Refusal):
 
 def screens_for(refusal: Refusal) -> list[Screen]:
     return [refusal.screen()]
+
+
+class NotCommitteeOfficer(Refusal):
+    """/dangbo from someone who is no committee officer; ``secretary`` says whether they
+    have a cell's desk instead (/chibo)."""
+
+    template = "committee/not_officer"
+
+
+class NoSuchCell(Refusal):
+    """A cell (or committee) the officer may not see, or none at all: the same answer."""
+
+    template = "committee/no_such_cell"
+
+
+class NotYours(Refusal):
+    """A review id that is not the member's own (a forged button), or none at all."""
+
+    template = "mydata/not_yours"

@@ -46,8 +46,18 @@ class ReviewStatus(StrEnum):
 class Cell:
     id: int
     name: str
-    party_committee: str
+    party_committee: str  # the committee's name as the forms' header prints it
     place: str
+    committee_id: int | None = None  # the committee (đảng ủy cơ sở) that owns the cell
+
+
+@dataclass(frozen=True)
+class Committee:
+    """A grassroots Party committee (đảng ủy / chi ủy cơ sở): it owns cells, decides their
+    members' levels and applies the cap across all of them."""
+
+    id: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,9 @@ class Round:
     member_due: date
     status: RoundStatus
     form_id: str | None = None  # the form pack members fill in; None: the default
+    closed_at: datetime | None = None  # None for an open round (or one closed before 0010)
+    exported_at: datetime | None = None
+    purged_at: datetime | None = None  # its answer texts are gone (retention)
 
 
 @dataclass(frozen=True)
@@ -201,3 +214,37 @@ class HandedOver:
     full_name: str
     code: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CellRound:
+    """A cell of a committee and the round the committee looks at: the open one, else the
+    latest."""
+
+    cell: Cell
+    round: Round | None
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    """One member as the committee sees them: progress, the level and score they proposed in
+    their last submission; never an answer's text."""
+
+    member: Member
+    invited: bool
+    linked: bool
+    review_id: int | None
+    submitted_version: int
+    decision: str | None  # "returned" | "accepted" | None
+    answered: int
+    self_level: str | None
+    self_score: int | None
+
+
+@dataclass(frozen=True)
+class ViewLogin:
+    """A one-time web login link, as its hash finds it."""
+
+    member_id: int
+    expires_at: datetime
+    used: bool

@@ -9,7 +9,7 @@ live in ``bot.delivery``; planning's (``ReminderRepo``) in ``bot.reminders``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from enum import StrEnum
@@ -17,8 +17,9 @@ from typing import Protocol
 
 from bot.delivery import NoticeQueue
 from bot.models import (
-    Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
-    ReviewItem, Role, Round, RosterUpload, Standing, Submission, Who,
+    Account, Answer, Category, Cell, CellRound, Committee, HandedOver, Member, MemberLine,
+    MemberProgress, OfficerPrompt, Review, ReviewItem, Role, Round, RosterUpload, Standing,
+    Submission, ViewLogin, Who,
 )
 
 
@@ -257,6 +258,51 @@ class RoundWriter(Protocol):
     async def close_round(self, round_id: int) -> None: ...
 
 
+class CommitteeReader(Protocol):
+    """The committee's view: its cells, their current rounds, their members' progress."""
+
+    async def committee(self, committee_id: int) -> Committee | None: ...
+    async def officer_committees(self, member_id: int) -> list[int]: ...
+    async def committee_rounds(self, committee_id: int | None,
+                               cell_id: int | None = None) -> list[CellRound]:
+        """Every cell of the committee (or one cell) with its open round, else its latest."""
+        ...
+
+    async def committee_lines(self, committee_id: int | None,
+                              cell_id: int | None = None) -> list[MemberLine]: ...
+    async def log_view(self, actor_id: int, action: str, target_id: int | None,
+                       detail: str | None, now: datetime) -> None: ...
+
+
+class WebLogins(Protocol):
+    async def add_web_login(self, token_hash: str, member_id: int, now: datetime,
+                            expires_at: datetime) -> None: ...
+    async def web_login(self, token_hash: str) -> ViewLogin | None: ...
+    async def use_web_login(self, token_hash: str, now: datetime) -> int | None: ...
+    async def add_web_session(self, token_hash: str, member_id: int, now: datetime,
+                              expires_at: datetime) -> None: ...
+    async def web_session(self, token_hash: str, now: datetime) -> int | None: ...
+    async def end_web_session(self, token_hash: str, now: datetime) -> None: ...
+
+
+class Results(Protocol):
+    """The level and score of a submission, kept on the review (they outlive a purge)."""
+
+    async def set_review_result(self, review_id: int, level: str | None,
+                                score: int | None) -> None: ...
+
+
+class OwnData(Protocol):
+    """A member's own data (/dulieu) and the purge of answer texts (retention)."""
+
+    async def rounds_of_member(self, member_id: int) -> list[tuple[Round, int]]: ...
+    async def submissions_of(self, review_id: int) -> list[Submission]: ...
+    async def answer_history(self, review_id: int, qid: str) -> list[Answer]: ...
+    async def all_answer_history(self, review_id: int) -> list[Answer]: ...
+    async def purge_counts(self, review_ids: Sequence[int]) -> dict[str, int]: ...
+    async def purge_reviews(self, review_ids: Sequence[int], now: datetime) -> None: ...
+
+
 # ------------------------------------------------------------------------------ per use case
 
 
@@ -268,7 +314,7 @@ class WalkStore(LoadStore, AnswerWriter, Protocol):
     """``bot.walk``: answering, skipping, going back."""
 
 
-class SubmitStore(Submissions, Cells, Protocol):
+class SubmitStore(Submissions, Cells, Results, Protocol):
     """``bot.submit``: the draft stored (its notices go to a ``NoticeQueue``)."""
 
 
@@ -285,6 +331,11 @@ class OperatorStore(Cells, MemberWriter, Invites, RoundWriter, AccessLog, Protoc
     """``bot.operations``: what the command line, the console and the desk share."""
 
 
-class ServiceStore(WalkStore, LinkingStore, SubmitStore, DeskStore, Transactions, EventClaims,
-                   AccountUse, MemberTurns, ScreenMemory, NoticeQueue, Protocol):
+class CommitteeStore(LoadStore, Cells, CommitteeReader, WebLogins, OwnData, AccessLog, Results,
+                     Protocol):
+    """``bot.committee_desk``: the committee's view, the web page's links, one's own data."""
+
+
+class ServiceStore(WalkStore, LinkingStore, SubmitStore, DeskStore, CommitteeStore,
+                   Transactions, EventClaims, AccountUse, MemberTurns, ScreenMemory, NoticeQueue, Protocol):
     """``bot.review.ReviewService``, which routes to all of the above."""

@@ -22,6 +22,7 @@ from enum import Enum
 
 from bot import menus
 from bot.checklist import Pack
+from bot.committee_desk import CommitteeDesk, CommitteeSettings
 from bot.delivery import Notice, NoticeQueue
 from bot.errors import Inactive, NotLinked, Refusal
 from bot.invites import LENGTH, normalise_code
@@ -31,11 +32,14 @@ from bot.models import Member, Round, Who, is_officer
 from bot.operations import Operations
 from bot.ports import Clock, ServiceStore
 from bot.rules import RuleBook
-from bot.screens import Action, DeskAction, Incoming, Press, Screen
+from bot.screens import (
+    COMMITTEE_ACTIONS, Action, DeskAction, Incoming, Press, Screen, desk_press,
+)
+from bot.results import record_results
 from bot.secretary import Desk, DeskSettings
 from bot.state import SUMMARY_CURSOR, Forms, ReviewState, load_review
 from bot.submit import Submitter, unchanged
-from bot.text import clean_text, fold
+from bot.text import ascii_number, clean_text, fold
 from bot.views import Views
 from bot.walk import Walk
 from bot.words import Words
@@ -67,6 +71,7 @@ class ReviewSettings:
     # When the collective draft must reach participants (counted in working days), if known.
     collective_due: Callable[[Round], date | None] = lambda round_: None
     desk: DeskSettings = dataclasses.field(default_factory=DeskSettings)
+    committee: CommitteeSettings = dataclasses.field(default_factory=CommitteeSettings)
 
 
 class ReviewService:
@@ -95,6 +100,7 @@ class ReviewService:
         self.walk = Walk(store, forms, words, self.views, clock, self.submitter,
                          settings.max_answer_chars)
         self.desk = Desk(store, notices, clock, forms, words, settings.desk, operations)
+        self.committee = CommitteeDesk(store, notices, clock, forms, words, settings.committee)
         self.linker = Linker(store, clock, self.views,
                              LinkSettings(settings.link_attempts, settings.link_window),
                              self.load)
@@ -110,6 +116,11 @@ class ReviewService:
 
     def form_for(self, round_: Round, member: Member) -> Pack:
         return self.forms.form_for(round_, member)
+
+    async def record_results(self, round_id: int | None = None) -> int:
+        """Record the level and score of earlier submissions that lack them (once)."""
+        async with self.store.transaction():
+            return await record_results(self.store, self.forms, self.words, round_id)
 
     async def load(self, member: Member) -> ReviewState:
         return await load_review(self.store, self.forms, self.words, member, self.clock.now())
@@ -250,8 +261,12 @@ class ReviewService:
         """A command ("/quaylai"), «liên kết CODE», or a whole-message keyword ("quay lại")."""
         stripped = clean_text(text)
         if stripped.startswith("/"):
-            name = stripped[1:].split(" ", 1)[0].lower()
-            return self.words.commands.get(name, Press(Action.UNKNOWN))
+            name, _, rest = stripped[1:].partition(" ")
+            press = self.words.commands.get(name.lower(), Press(Action.UNKNOWN))
+            number = ascii_number(rest.strip()) if rest.strip() else None
+            if press.desk is DeskAction.COMMITTEE and number is not None:
+                return desk_press(DeskAction.COMMITTEE_CELL, number)  # «/dangbo 12»: cell 12
+            return press
         folded = fold(stripped)
         code = normalise_code(folded[len(LINK_WORD):])
         if folded.startswith(LINK_WORD) and LINK_CODE.fullmatch(code):
@@ -302,8 +317,9 @@ class ReviewService:
 
     async def _route(self, incoming: Incoming, who: Who | None) -> tuple[Route, list[Screen]]:
         press, from_button = incoming.press, incoming.from_button
-        # Only an officer has a desk, so only an officer's typing is read against its menu.
-        menu = menus.load(who.menu) if who is not None and is_officer(who.member) else None
+        # Typing is read against the last desk menu shown (a cell's desk, the committee's
+        # view, one's own data); any other reply clears it for whoever has no desk.
+        menu = menus.load(who.menu) if who is not None else None
         text = incoming.text
         if press is None and text is not None:
             typed = self._typed(text, menu)
@@ -318,6 +334,13 @@ class ReviewService:
         if press is not None and press.action == Action.HELP:
             return Route.OTHER, [Screen("common/help")]
         member = member_of(who)
+        if press is not None and press.action == Action.DESK and (
+                press.desk in COMMITTEE_ACTIONS
+                or (press.desk is DeskAction.CANCEL and not is_officer(member))):
+            screens = await self.committee.press(member, press)
+            # Only a reply with choices becomes the menu typed numbers are read against.
+            with_menu = any(s.buttons or s.choices for s in screens)
+            return (Route.DESK if with_menu or is_officer(member) else Route.OTHER), screens
         if press is not None and press.action == Action.DESK:
             return Route.DESK, await self.desk.press(member, press, incoming.roster)
         if press is not None and press.action == Action.FORGED:

@@ -61,6 +61,10 @@ class CapRule:
     origin: Source
     exception_share: Fraction | None = None  # decided by the competent level, never by tusoi
     exception_wording: str = ""
+    # Counted per group of members in similar posts (366: «theo đối tượng có vị trí, vai trò,
+    # chức năng, nhiệm vụ tương đồng»): the committee's view splits by category. False: one
+    # count for the whole organisation (2019: «trong từng tổ chức cơ sở đảng»).
+    by_group: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,7 @@ def _ruleset(raw: Mapping[str, Any], path: str) -> Rules:
             max_share=share, unit=str(c["unit"]), wording=str(c["wording"]),
             origin=_source(c, f"{path}.cap"), exception_share=exception,
             exception_wording=str(c.get("exception_wording", "")),
+            by_group=bool(c.get("by_group", False)),
         )
 
         conditions = []

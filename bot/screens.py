@@ -64,7 +64,24 @@ class DeskAction(StrEnum):
     DRAFT = "drf"
     RETURN = "ret"
     ACCEPT = "acc"
+    # The committee's view (``bot.committee_desk``): ``target`` is a committee, or a cell.
+    COMMITTEE = "dbo"
+    COMMITTEE_CELL = "dbc"
+    COMMITTEE_REMIND = "dbr"
+    WEB_LINK = "web"
+    # A member's own data: ``target`` is one of their reviews.
+    MY_DATA = "dl"
+    DELETE_MINE = "dlx"
+    CONFIRM_DELETE_MINE = "dlxy"
 
+
+# Actions ``bot.committee_desk`` answers (committee officers, and every member for their own
+# data); the others are the cell's desk (``bot.secretary``).
+COMMITTEE_ACTIONS = frozenset({
+    DeskAction.COMMITTEE, DeskAction.COMMITTEE_CELL, DeskAction.COMMITTEE_REMIND,
+    DeskAction.WEB_LINK, DeskAction.MY_DATA, DeskAction.DELETE_MINE,
+    DeskAction.CONFIRM_DELETE_MINE,
+})
 
 # Desk actions that need no target member.
 CELL_WIDE = frozenset({DeskAction.TRACKER, DeskAction.COLLECTIVE, DeskAction.CANCEL,
@@ -121,6 +138,7 @@ class Document:
     filename: str
     content: bytes
     ref: SubmissionRef | None = None
+    picture: bool = False  # a PNG to show as a picture where the channel can (the chart)
 
 
 @dataclass(frozen=True)

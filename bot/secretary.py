@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from bot import flow
+from bot.access import may_manage
 from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
 from bot.delivery import Notice, NoticeQueue
 from bot.errors import DeskNoRound, NoSuchMember, NotOfficer
@@ -42,11 +43,6 @@ __all__ = ["CATEGORY_CHOICES", "Desk", "DeskSettings", "ReadRoster", "is_officer
 # categories, then the two standings that mean "not reviewed", then "normal" again.
 CATEGORY_CHOICES: tuple[Category, ...] = (Category.LEADER, Category.NO_POST, Category.OUTSIDE)
 STANDING_CHOICES: tuple[Standing | None, ...] = (Standing.EXEMPTED, Standing.SUSPENDED, None)
-
-
-def may_manage(actor: Member, target: Member | None) -> bool:
-    """An active secretary or deputy may manage the members of their own cell only."""
-    return target is not None and is_officer(actor) and actor.cell_id == target.cell_id
 
 
 def status_of(line: MemberProgress) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import flow
+from bot.bundle import review_facts
 from bot.compose import build_draft_context, draft_filename
 from bot.delivery import Notice, NoticeQueue
 from bot.draft import render_draft
@@ -106,6 +107,10 @@ class Submitter:
         docx = await self._render(state, context)
         filename = draft_filename(self.words.draft, state.member, state.round, version)
         version = await self.store.add_submission(state.review.id, filename, docx, now)
+        # The level and score as submitted: the committee reads them without the answers,
+        # and they outlive the answers' purge.
+        result = review_facts(state.steps, state.answers)
+        await self.store.set_review_result(state.review.id, result.self_level, result.self_score)
         ref = SubmissionRef(state.review.id, version)
         facts = self.views.facts(state, version)
         await self.notices.enqueue([

@@ -16,12 +16,14 @@ from typing import cast
 
 from bot.bundle import load_texts as load_bundle_texts
 from bot.checklist import load_packs
+from bot.committee_desk import CommitteeSettings
 from bot.config import ROOT, Settings
 from bot.delivery import DeliveryLoop, Sender, SenderSettings
 from bot.models import Member
 from bot.operations import OperationSettings, Operations
 from bot.ports import Clock
 from bot.proposal import load_rules
+from bot.report import load_texts as load_committee_texts
 from bot.reminders import ReminderSettings, replan
 from bot.review import ReviewService, ReviewSettings
 from bot.secretary import DeskSettings
@@ -66,6 +68,11 @@ class Core:
             await self.store.forget_events_before(week_ago)
             await self.store.purge_roster_uploads_before(week_ago)
             await self.store.forget_handover(None, now)
+            await self.store.forget_web_logins(now - timedelta(days=1))
+        # Drafts submitted before the level and score were recorded with them: once.
+        recorded = await self.service.record_results()
+        if recorded:
+            log.info("levels and scores recorded for %d earlier submission(s)", recorded)
         log.info("database ready at %s (schema %d)", self.db.describe(),
                  await self.db.schema_version())
 
@@ -167,6 +174,10 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
             desk=DeskSettings(bundle_texts=load_bundle_texts(),
                               # in a child process with a memory and time bound
                               read_roster=read_roster),
+            committee=CommitteeSettings(
+                texts=load_committee_texts(),
+                web_base_url=settings.web.base_url(settings.zalo),
+                login_ttl=timedelta(minutes=settings.web.login_minutes)),
         ),
         operations=operations,
     )

@@ -17,7 +17,7 @@ from bot.models import (
     ReviewItem, ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission, Who,
 )
 from bot.ports import Redeem
-from storage.db import Queries
+from storage.committee import CommitteeQueries, cell_of
 from storage.engine import Row
 from storage.outbox import OutboxStore, ts
 
@@ -48,12 +48,17 @@ def _category(is_leader: bool, category: Category | None) -> Category:
     return Category.LEADER if is_leader else Category.NO_POST
 
 
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
 def _round(row: Row) -> Round:
     return Round(
         id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
         meeting_date=date.fromisoformat(row["meeting_date"]),
         member_due=date.fromisoformat(row["member_due"]), status=RoundStatus(row["status"]),
-        form_id=row["form_id"],
+        form_id=row["form_id"], closed_at=_moment(row["closed_at"]),
+        exported_at=_moment(row["exported_at"]), purged_at=_moment(row["purged_at"]),
     )
 
 
@@ -74,7 +79,7 @@ def _review(row: Row, prefix: str = "") -> Review:
     )
 
 
-class SqliteStore(Queries):
+class SqliteStore(CommitteeQueries):
     """The one implementation of the core's ports (``bot.ports``), plus what operators need,
     on either engine (the name is historical: ``Store`` is the same class)."""
 
@@ -107,13 +112,15 @@ class SqliteStore(Queries):
 
     async def cell(self, cell_id: int) -> Cell | None:
         row = await self._one(
-            "SELECT id, name, party_committee, place FROM cells WHERE id = ?", (cell_id,)
+            "SELECT id, name, party_committee, place, committee_id FROM cells WHERE id = ?",
+            (cell_id,),
         )
-        return Cell(row["id"], row["name"], row["party_committee"], row["place"]) if row else None
+        return cell_of(row) if row else None
 
     async def cells(self) -> list[Cell]:
-        rows = await self._all("SELECT id, name, party_committee, place FROM cells ORDER BY id")
-        return [Cell(r["id"], r["name"], r["party_committee"], r["place"]) for r in rows]
+        rows = await self._all(
+            "SELECT id, name, party_committee, place, committee_id FROM cells ORDER BY id")
+        return [cell_of(r) for r in rows]
 
     async def add_member(
         self,
