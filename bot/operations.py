@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.deadlines import RoundDeadlines, compute_deadlines
 from bot.invites import hash_code, new_code
-from bot.models import Category, Cell, Member, Role, Round, Standing
+from bot.models import Category, Cell, Committee, Member, Role, Round, Standing
 from bot.ports import Clock, InviteLinks, OperatorStore
 from bot.reminders import local_day
 from bot.roster import (
@@ -29,7 +29,7 @@ from bot.roster import (
     parse_roster, parse_standing,
 )
 from bot.rules import Eligibility, RuleBook, eligibility
-from bot.text import clean_text, strip_marks
+from bot.text import clean_text, fold, strip_marks
 from bot.workdays import Convention, WorkCalendar
 
 # The review year. The annual review is held at the end of the year it reviews; some
@@ -104,6 +104,15 @@ class CellAdded:
     name: str
     committee: str
     dropped: tuple[str, ...] = ()  # the prefixes removed ("Chi bộ", "Đảng bộ") as typed
+    committee_id: int | None = None
+    committee_created: bool = False
+
+
+@dataclass(frozen=True)
+class CommitteeFound:
+    committee: Committee
+    created: bool = False
+    dropped: str | None = None  # "Đảng bộ" as typed before the name, removed
 
 
 @dataclass(frozen=True)
@@ -223,17 +232,78 @@ class Operations:
 
     async def add_cell(self, name: str, committee: str = "", place: str = "") -> CellAdded:
         """A new cell. "Chi bộ X" is stored as "X" and "Đảng bộ Y" as "Y": the forms print
-        those words themselves, and «Chi bộ Chi bộ X» would head every draft."""
+        those words themselves, and «Chi bộ Chi bộ X» would head every draft. ``committee``
+        names the committee that owns it (its id, or its name: an unknown name creates it)."""
         cell_name, dropped_cell = _drop_prefix(clean_name(name, "cell"), CELL_PREFIX)
-        committee_name = " ".join(clean_text(committee).split())
-        dropped_committee = None
-        if committee_name:
-            committee_name, dropped_committee = _drop_prefix(committee_name, COMMITTEE_PREFIX)
+        found = await self.find_committee(committee, create=True) if committee.strip() else None
+        committee_name = found.committee.name if found is not None else ""
         cell_id = await self.store.add_cell(cell_name, committee_name,
                                             " ".join(clean_text(place).split()),
                                             self.clock.now())
-        dropped = tuple(d for d in (dropped_cell, dropped_committee) if d)
-        return CellAdded(cell_id, cell_name, committee_name, dropped)
+        if found is not None:
+            await self.store.set_cell_committee(cell_id, found.committee.id, committee_name)
+        dropped = tuple(d for d in (dropped_cell, found.dropped if found else None) if d)
+        return CellAdded(cell_id, cell_name, committee_name, dropped,
+                         found.committee.id if found else None,
+                         found is not None and found.created)
+
+    # ----------------------------------------------------------------- committees
+
+    async def find_committee(self, ref: str, *, create: bool = False) -> CommitteeFound:
+        """A committee by its id («3») or its name («Đảng bộ Phường X» or «Phường X», accents
+        and case ignored); an unknown name is created when ``create``."""
+        text = " ".join(clean_text(ref).split())
+        if text.isascii() and text.isdigit():
+            committee = await self.store.committee(int(text))
+            if committee is None:
+                raise OperationError("no_committee", id=int(text))
+            return CommitteeFound(committee)
+        name, dropped = _drop_prefix(clean_name(text, "committee"), COMMITTEE_PREFIX)
+        for committee in await self.store.committees():
+            if fold(committee.name) == fold(name):
+                return CommitteeFound(committee, False, dropped)
+        if not create:
+            raise OperationError("no_committee_named", name=name)
+        committee_id = await self.store.add_committee(name, self.clock.now())
+        return CommitteeFound(Committee(committee_id, name), True, dropped)
+
+    async def add_committee(self, name: str) -> CommitteeFound:
+        """A new committee; a name already used is refused (the operator meant that one)."""
+        found = await self.find_committee(name, create=True)
+        if not found.created:
+            raise OperationError("committee_exists", id=found.committee.id,
+                                 name=found.committee.name)
+        return found
+
+    async def move_cell(self, cell_id: int, committee: str) -> tuple[Cell, CommitteeFound]:
+        """The cell now belongs to ``committee`` (created if new); the forms' header follows."""
+        cell = await self.cell(cell_id)
+        found = await self.find_committee(committee, create=True)
+        await self.store.set_cell_committee(cell.id, found.committee.id, found.committee.name)
+        await self.store.log_access(None, "cell_committee", None, self.clock.now())
+        return cell, found
+
+    async def grant_officer(self, committee: str, member_id: int, actor_id: int | None
+                            ) -> tuple[Committee, Member, bool]:
+        """Make an active member an officer of the committee (they see its every cell)."""
+        found = await self.find_committee(committee)
+        member = await self.active_member(member_id)
+        added = await self.store.add_committee_officer(found.committee.id, member.id,
+                                                       self.clock.now())
+        await self.store.log_access(actor_id, "committee_officer_add", member.id,
+                                    self.clock.now())
+        return found.committee, member, added
+
+    async def revoke_officer(self, committee: str, member_id: int, actor_id: int | None
+                             ) -> tuple[Committee, Member, bool]:
+        found = await self.find_committee(committee)
+        member = await self.store.member(member_id)
+        if member is None:
+            raise OperationError("no_member", id=member_id)
+        removed = await self.store.remove_committee_officer(found.committee.id, member.id)
+        await self.store.log_access(actor_id, "committee_officer_remove", member.id,
+                                    self.clock.now())
+        return found.committee, member, removed
 
     async def add_member(
         self, cell_id: int, full_name: str, *, birth_date: str | None = None,
@@ -406,6 +476,7 @@ class Operations:
     async def close_round(self, cell_id: int) -> Round:
         round_ = await self._open_round(cell_id)
         await self.store.close_round(round_.id)
+        await self.store.mark_round_closed(round_.id, self.clock.now())
         return round_
 
     async def _open_round(self, cell_id: int) -> Round:

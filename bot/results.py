@@ -16,10 +16,7 @@ from bot.words import Words
 
 
 class ResultStore(LoadStore, Cells, Results, Protocol):
-    async def reviews_without_result(self, round_id: int | None = None
-                                     ) -> list[tuple[int, int, int]]: ...
-
-    async def round(self, round_id: int) -> object: ...
+    """Reading a review's answers and recording its result."""
 
 
 async def record_results(store: ResultStore, forms: Forms, words: Words,
@@ -33,7 +30,7 @@ async def record_results(store: ResultStore, forms: Forms, words: Words,
         if member is None or round_ is None:
             continue
         answers = await store.answers(review_id)
-        steps = await steps_for(store, forms, words, member, round_, answers)  # type: ignore[arg-type]
+        steps = await steps_for(store, forms, words, member, round_, answers)
         facts = review_facts(steps, answers)
         await store.set_review_result(review_id, facts.self_level, facts.self_score)
         done += 1
