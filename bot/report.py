@@ -54,6 +54,7 @@ def chart_figure(summary: CommitteeSummary, texts: Mapping[str, Any], now: datet
     """One horizontal stacked bar per cell, the late ones marked in red; sized for a phone
     (1080 px wide)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     t = texts["chart"]
     cells = summary.cells
@@ -84,7 +85,7 @@ def chart_figure(summary: CommitteeSummary, texts: Mapping[str, Any], now: datet
     axes.invert_yaxis()
     axes.set_xlabel(t["axis"], fontfamily=FONT, fontsize=8)
     axes.tick_params(axis="x", labelsize=7)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if not cells:
         axes.text(0.5, 0.5, t["empty"], ha="center", va="center", transform=axes.transAxes,
                   fontfamily=FONT)

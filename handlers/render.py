@@ -43,15 +43,18 @@ def vn_datetime(value: datetime) -> str:
     return f"{local:%H:%M} {format_vn_date(local.date())}"
 
 
-def make_environment(folder: Path, channel: str = "") -> Environment:
-    """The environment for ``channel``: its override folder first, then the defaults."""
+def make_environment(folder: Path, channel: str = "", *,
+                     escape_all: bool = False) -> Environment:
+    """The environment for ``channel``: its override folder first, then the defaults.
+    ``escape_all``: every template is autoescaped, whatever its name (the web page)."""
     loader: BaseLoader = FileSystemLoader(folder)
     override = folder / channel if channel else None
     if override is not None and override.is_dir():
         loader = ChoiceLoader([FileSystemLoader(override), loader])
     env = Environment(
         loader=loader,
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        autoescape=True if escape_all else select_autoescape(enabled_extensions=("html.j2",),
+                                                             default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -80,6 +83,16 @@ class Renderer:
         )
         self.words = Words.parse(self.labels)  # checks labels.toml against the core's actions
         self._typed = {action: words[0] for action, words in self.labels["keywords"].items()}
+
+    @property
+    def web_env(self) -> Environment:
+        """The web page's templates (``templates/web``): every one autoescaped."""
+        if "<web>" not in self._envs:
+            self._envs["<web>"] = make_environment(self.root / "web", escape_all=True)
+        return self._envs["<web>"]
+
+    def web(self, name: str, context: dict[str, Any]) -> str:
+        return self.web_env.get_template(f"{name}.html.j2").render(**context)
 
     def environment(self, channel: str) -> Environment:
         if channel not in self._envs:

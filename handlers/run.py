@@ -1,7 +1,8 @@
 """``tusoi run``: every configured channel in one asyncio loop.
 
 Telegram (when ``telegram.token`` is set), Zalo with the web app (when ``zalo.token`` is set),
-both when both are. Stops on SIGINT or SIGTERM, or when a channel refuses its token (raised,
+both when both are; the web app alone (the committee's page) when ``web.public_base_url`` is
+set without Zalo. Stops on SIGINT or SIGTERM, or when a channel refuses its token (raised,
 so the command line can say which). On the way down Zalo stops before Telegram, whose
 shutdown closes the database.
 """
@@ -18,6 +19,7 @@ from handlers.wiring import Core
 async def serve(core: Core, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set, or until a channel fails for good (raised)."""
     from handlers.tg.app import build_application, running
+    from handlers.web import running_web
     from handlers.zalo.app import running_zalo
 
     failures: list[tuple[asyncio.Event, object]] = []
@@ -31,6 +33,8 @@ async def serve(core: Core, stop: asyncio.Event) -> None:
         if core.settings.zalo.token:
             zalo = await stack.enter_async_context(running_zalo(core))
             failures.append((zalo.bot.failed, zalo.bot))
+        elif core.settings.web.public_base_url:  # the committee's page without Zalo
+            await stack.enter_async_context(running_web(core))
         waiters = [asyncio.create_task(stop.wait()),
                    *(asyncio.create_task(event.wait()) for event, _ in failures)]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

@@ -18,7 +18,7 @@ Routes:
   never existed, has expired or is used up gets the same short Vietnamese page (404) after the
   same work.
 * ``GET /healthz``: ``{"ok": true}``; never calls Zalo or Telegram.
-Issue 11 adds a dashboard to the same factory.
+* ``/w/…``: the committee's read-only web page (``handlers.dashboard``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from handlers.dashboard import Dashboard
 from handlers.downloads import DownloadLinks
 from handlers.wiring import Core
 from handlers.zalo.bot import BadEvent, ZaloBot, parse_event
@@ -112,9 +113,10 @@ class ZaloToInbox:
 
 def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
                   downloads: DownloadLinks | None = None,
-                  telegram_webhook: bool = False) -> Starlette:
+                  telegram_webhook: bool = False,
+                  dashboard: Dashboard | None = None) -> Starlette:
     """The app; routes whose part is missing (no Zalo webhook, no downloads, no Telegram
-    webhook) answer 404."""
+    webhook, no web page) answer 404."""
     secret = core.settings.zalo.webhook_secret.encode()
     hook = core.settings.telegram
     tg_path, tg_secret = hook.webhook_path.encode(), hook.webhook_secret.encode()
@@ -190,6 +192,7 @@ def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
         Route("/d/{token}", download, methods=["GET"]),
         Route("/p/{token}.png", preview, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *(dashboard.routes() if dashboard is not None else ()),
     ])
 
 
@@ -199,6 +202,19 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+@contextlib.asynccontextmanager
+async def running_web(core: Core, *, port: int | None = None) -> AsyncIterator[WebServer]:
+    """The web app alone (the committee's page and /healthz), for a deployment without Zalo
+    that has ``web.public_base_url``. The core must be open."""
+    web = WebServer(build_web_app(core, dashboard=Dashboard(core)), core.settings.web.host,
+                    core.settings.web.port if port is None else port)
+    await web.start()
+    try:
+        yield web
+    finally:
+        await web.stop()
 
 
 class WebServer:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from handlers.dashboard import Dashboard
 from handlers.downloads import DownloadLinks
 from handlers.web import WebServer, build_web_app
 from handlers.wiring import Core
@@ -39,7 +40,8 @@ async def running_zalo(core: Core, *, port: int | None = None) -> AsyncIterator[
         transport = ZaloTransport(api, core.renderer, links, settings.rate_per_second)
         bot = ZaloBot(core, api, transport)
         webhook = settings.mode == "webhook"
-        app = build_web_app(core, zalo=bot if webhook else None, downloads=links)
+        app = build_web_app(core, zalo=bot if webhook else None, downloads=links,
+                            dashboard=Dashboard(core))
         web = WebServer(app, core.settings.web.host, core.settings.web.port if port is None
                         else port)
         await bot.start(poll=not webhook)  # pending events first, then new ones
