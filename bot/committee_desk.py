@@ -77,10 +77,10 @@ class CommitteeDesk:
         actor = await self.actor(member)
         if desk is DeskAction.WEB_LINK:
             return await self._web_link(actor)
+        if desk is DeskAction.COMMITTEE_CELL:  # a committee officer's, or one's own cell
+            return await self._cell(actor, press.target)
         if not actor.committee_officer:
             raise NotCommitteeOfficer(secretary=is_officer(member))
-        if desk is DeskAction.COMMITTEE_CELL:
-            return await self._cell(actor, press.target)
         committee_id = press.target or min(actor.committees)
         if len(actor.committees) > 1 and not press.target and desk is DeskAction.COMMITTEE:
             return await self._choose(actor)

@@ -199,6 +199,20 @@ class ReviewService:
             async with self.store.transaction():
                 await self.store.forget_handover(int(key), self.clock.now())
 
+    async def long_work(self, incoming: Incoming) -> DeskAction | None:
+        """The long job this message starts (the bundle, the committee's view), if it starts
+        one the person may run: the channel shows progress meanwhile. A read."""
+        press = incoming.press or (self.parse(incoming.text) if incoming.text else None)
+        if press is None or press.desk not in (DeskAction.BUNDLE, DeskAction.COMMITTEE):
+            return None
+        member = await self.store.member_by_account(incoming.channel, incoming.external_id)
+        if member is None or not member.active:
+            return None
+        if press.desk is DeskAction.BUNDLE:
+            return press.desk if is_officer(member) else None
+        actor = await self.committee.actor(member)
+        return press.desk if actor.committee_officer else None
+
     async def may_use_desk(self, channel: str, external_id: str) -> bool:
         """Whether this account belongs to an officer (a read: for progress messages)."""
         member = await self.store.member_by_account(channel, external_id)

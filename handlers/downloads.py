@@ -96,7 +96,11 @@ class DownloadLinks:
                                     member_id, self.ttl, self.max_uses, content=document.content)
             url = f"{self.base_url}/d/{token}"
         preview_url = None
-        if self.render is not None and document.filename.lower().endswith(".docx"):
+        if document.picture:  # a picture (the committee's chart): shown as one, too
+            token = await self._add("preview", document.filename, PNG, member_id,
+                                    self.preview_ttl, PREVIEW_FETCHES, content=document.content)
+            preview_url = f"{self.base_url}/p/{token}.png"
+        elif self.render is not None and document.filename.lower().endswith(".docx"):
             preview_url = await self._preview(document, member_id, submission)
         expires = self.core.clock.now() + self.ttl
         return Issued(url, preview_url, {
@@ -156,4 +160,8 @@ def _media_type(filename: str) -> str:
         return DOCX
     if lower.endswith(".zip"):
         return "application/zip"
+    if lower.endswith(".xlsx"):
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    if lower.endswith(".png"):
+        return PNG
     return "application/octet-stream"

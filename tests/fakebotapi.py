@@ -202,6 +202,7 @@ class Document:
     caption: str | None
     message_id: int
     file_id: str
+    photo: bool = False  # sent with ``sendPhoto``
 
 
 @dataclass
@@ -380,6 +381,7 @@ class FakeBotApi:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
             "sendChatAction": self._ok,
             "getFile": self._get_file,
             "deleteMessage": self._delete_message,
@@ -821,6 +823,28 @@ class FakeBotApi:
         self._documents.setdefault(chat_id, []).append(
             Document(filename, content, caption, message["message_id"], stored.file_id)
         )
+        return copy.deepcopy(message)
+
+    def _send_photo(self, params: JSONDict, files: Files) -> JSONDict:
+        """A picture uploaded with the call; kept with the documents (``photo=True``)."""
+        chat_id = self._check_target(params.get("chat_id"))
+        caption = params.get("caption")
+        if caption is not None:
+            caption = self._formatted(caption, params.get("parse_mode"), MAX_CAPTION_LEN, "caption")
+        upload = files.get("photo")
+        if upload is None:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if not upload.content.startswith((b"\x89PNG", b"\xff\xd8")):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        stored = self._store_file(upload.content, "photos", upload.filename)
+        photo = [{"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                  "width": 1080, "height": 720, "file_size": len(upload.content)}]
+        markup = self._inline_markup(chat_id, params.get("reply_markup"))
+        message = self._new_message(chat_id, self.bot_user, photo=photo, caption=caption,
+                                    reply_markup=markup)
+        self._documents.setdefault(chat_id, []).append(
+            Document(upload.filename, upload.content, caption, message["message_id"],
+                     stored.file_id, photo=True))
         return copy.deepcopy(message)
 
     def _get_file(self, params: JSONDict, files: Files) -> JSONDict:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from telegram import Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -75,7 +77,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or message.text is None:
         return
     incoming = _incoming(update, **typed(message.text))
-    screens = await _core(context).service.handle(incoming)
+    async with _progress(context, incoming, message.chat_id):
+        screens = await _core(context).service.handle(incoming)
     await _reply(context, incoming, message.chat_id, screens)
 
 
@@ -92,18 +95,8 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     core = _core(context)
     incoming = _incoming(update, press=press, from_button=True)
     pressed = query.message if isinstance(query.message, Message) else None
-    working = None
-    if (press.desk is DeskAction.BUNDLE and pressed is not None
-            and await core.service.may_use_desk(incoming.channel, incoming.external_id)):
-        working = await _say(context, pressed.chat_id, core.renderer.render(
-            "secretary/bundle_working", {}, channel=CHANNEL))
-    screens = await core.service.handle(incoming)
-    if working is not None:  # the long job is over: the progress message says so
-        try:
-            await working.edit_text(core.renderer.render("secretary/bundle_done", {},
-                                                         channel=CHANNEL))
-        except TelegramError:
-            pass  # cosmetic
+    async with _progress(context, incoming, pressed.chat_id if pressed is not None else None):
+        screens = await core.service.handle(incoming)
     if pressed is not None and pressed.reply_markup and press.action != Action.OFFICIAL and not any(
         s.ack for s in screens
     ):
@@ -113,6 +106,40 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             pass  # cosmetic: the message may be gone or too old to edit
     chat_id = pressed.chat_id if pressed is not None else query.from_user.id
     await _reply(context, incoming, chat_id, screens, pressed)
+
+
+# The long jobs and their progress messages: «working…», edited to «done» when it is over.
+PROGRESS = {
+    DeskAction.BUNDLE: ("secretary/bundle_working", "secretary/bundle_done"),
+    DeskAction.COMMITTEE: ("committee/working", "committee/done"),
+}
+
+
+@contextlib.asynccontextmanager
+async def _progress(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming,
+                    chat_id: int | None) -> AsyncIterator[None]:
+    """While a long job runs (the bundle, the committee's view): the chat shows «sending a
+    file…» and a message that is edited once the job is over. Cosmetic: a failure here
+    changes nothing."""
+    core = _core(context)
+    job = await core.service.long_work(incoming) if chat_id is not None else None
+    if job is None or chat_id is None:
+        yield
+        return
+    working, done = PROGRESS[job]
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    except TelegramError:
+        pass
+    message = await _say(context, chat_id, core.renderer.render(working, {}, channel=CHANNEL))
+    try:
+        yield
+    finally:
+        if message is not None:
+            try:
+                await message.edit_text(core.renderer.render(done, {}, channel=CHANNEL))
+            except TelegramError:
+                pass
 
 
 async def _say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html: str) -> Message | None:

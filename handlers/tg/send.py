@@ -183,7 +183,8 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
     if screen.document is not None:
         document = screen.document
         caption, *rest = html_chunks(text, MessageLimit.CAPTION_LENGTH) if text else [""]
-        await patiently(lambda: bot.send_document(
+        send = bot.send_photo if document.picture else bot.send_document
+        await patiently(lambda: send(
             chat_id, InputFile(document.content, filename=document.filename),
             caption=caption or None, parse_mode=ParseMode.HTML,
             reply_markup=None if rest else markup), delays)
