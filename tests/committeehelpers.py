@@ -7,12 +7,18 @@ them), so a test states exactly the numbers it expects.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from bot.invites import hash_code, new_code
 from bot.models import Category, Role, Standing
-from handlers.wiring import Core
+from bot.config import WebSettings
+from handlers.wiring import Core, build_core
+from tests.conftest import FixedClock
 
 LATE_DUE = date(2026, 11, 20)  # before START (23/11/2026): cell A is late by 3 days
 LATE_MEETING = date(2026, 12, 1)
@@ -117,3 +123,49 @@ async def build(core: Core) -> Fixture:
         await ops.grant_officer(str(committee), removed, None)
     return Fixture(committee, other, cells, officer, other_officer, secretary, plain, removed,
                    codes, {"A": round_a, "B": round_b, "D": round_d})
+
+
+# ------------------------------------------------------------------ the web page, served
+
+
+@dataclass
+class WebHarness:
+    core: Core
+    fx: Fixture
+    base: str
+
+
+@asynccontextmanager
+async def serving(tmp_path: Path, clock: FixedClock, *, https: bool = False
+                  ) -> AsyncIterator[WebHarness]:
+    """The fixture committee, with the web app serving it on 127.0.0.1 (the public address
+    says https when ``https``, as behind a TLS proxy)."""
+    from handlers.web import running_web
+    from tests.conftest import make_settings, record
+    from tests.zalohelpers import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, web=WebSettings(
+        port=port, public_base_url="https://tusoi.example.vn" if https else base))
+    core = build_core(settings, clock)
+    core.recorders = record(core)  # type: ignore[attr-defined]
+    await core.open()
+    try:
+        fx = await build(core)
+        async with running_web(core):
+            yield WebHarness(core, fx, base)
+    finally:
+        await core.close()
+
+
+async def login_link(core: Core, fx: Fixture, member_id: int, name: str) -> str:
+    """The one-time link /trangweb gives this person in the chat (linked first)."""
+    from tests.conftest import Chat
+
+    chat = Chat(core, name)
+    await chat.say(f"liên kết {fx.codes[member_id]}")
+    await chat.say("/trangweb")
+    url: str = chat.screen("committee/web_link").context["url"]
+    return url

@@ -209,7 +209,7 @@ async def test_a_member_or_a_secretary_trying_dangbo_is_told_what_they_may_use(
     assert member.templates() == ["committee/not_officer"]
     assert "/tieptuc" in core.renderer.plain(member.screen())
     await member.press(button(DeskAction.COMMITTEE_CELL, fx.cells["A"]))
-    assert member.templates() == ["committee/not_officer"]
+    assert member.templates() == ["committee/no_such_cell"]
 
 
 def button(desk: DeskAction, target: int):  # a press any channel could forge
