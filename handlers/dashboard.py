@@ -99,14 +99,17 @@ class Dashboard:
         return self.base_url.startswith("https://") or request.url.scheme == "https"
 
     def _same_origin(self, request: Request) -> bool:
-        """A POST from a page of this site: its Origin (when the browser sends one, as every
-        current one does for a form) names this host."""
+        """A POST from a page of this site. A browser says where a form comes from: its
+        ``Origin`` names this host, or is "null" (pages here send no referrer, and Chromium
+        then writes "null") with ``Sec-Fetch-Site: same-origin``. A client that sends
+        neither is no browser, and so no page of another site."""
         origin = request.headers.get("origin")
-        if origin is None:
-            return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin",
-                                                                            "none")
-        host = request.headers.get("host", "")
-        return urlsplit(origin).netloc == host
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
+        if origin is None or origin == "null":
+            return origin is None or site is not None
+        return urlsplit(origin).netloc == request.headers.get("host", "")
 
     async def _session(self, request: Request) -> tuple[Actor, str] | None:
         """The actor of a live session, and the session's cookie value."""

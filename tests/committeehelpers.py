@@ -161,11 +161,14 @@ async def serving(tmp_path: Path, clock: FixedClock, *, https: bool = False
 
 
 async def login_link(core: Core, fx: Fixture, member_id: int, name: str) -> str:
-    """The one-time link /trangweb gives this person in the chat (linked first)."""
+    """The one-time link /trangweb gives this person in the chat (linked the first time)."""
     from tests.conftest import Chat
 
-    chat = Chat(core, name)
-    await chat.say(f"liên kết {fx.codes[member_id]}")
+    chats: dict[int, Chat] = core.__dict__.setdefault("test_chats", {})
+    chat = chats.get(member_id)
+    if chat is None:
+        chat = chats[member_id] = Chat(core, name)
+        await chat.say(f"liên kết {fx.codes[member_id]}")
     await chat.say("/trangweb")
     url: str = chat.screen("committee/web_link").context["url"]
     return url
