@@ -168,6 +168,28 @@ class CommitteeQueries(Queries):
             answered=int(r["v_answered"] or 0), self_level=r["v_level"],
             self_score=r["v_score"]) for r in rows]
 
+    async def round_lines(self, round_id: int) -> list[MemberLine]:
+        """The members of one round (its cell's active members, and anyone with a review in
+        it) with their progress in it: one query, no answer text."""
+        columns = ", ".join(f"m.{c} AS m_{c}" for c in _MEMBER_COLUMNS)
+        rows = await self._all(
+            f"SELECT {columns},"
+            " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
+            " EXISTS (SELECT 1 FROM invites i WHERE i.member_id = m.id) AS invited,"
+            " v.id AS v_id, v.submitted_version AS v_version, v.decision AS v_decision,"
+            " v.self_level AS v_level, v.self_score AS v_score,"
+            " COALESCE(v.answered, (SELECT COUNT(*) FROM answers x"
+            "  WHERE x.review_id = v.id AND x.skipped = 0)) AS v_answered"
+            " FROM rounds r JOIN members m ON m.cell_id = r.cell_id"
+            " LEFT JOIN reviews v ON v.member_id = m.id AND v.round_id = r.id"
+            " WHERE r.id = ? AND (m.active = 1 OR v.id IS NOT NULL) ORDER BY m.id", (round_id,))
+        return [MemberLine(
+            member=_member(r, "m_"), invited=bool(r["invited"]) or bool(r["linked"]),
+            linked=bool(r["linked"]), review_id=r["v_id"],
+            submitted_version=int(r["v_version"] or 0), decision=r["v_decision"],
+            answered=int(r["v_answered"] or 0), self_level=r["v_level"],
+            self_score=r["v_score"]) for r in rows]
+
     # ------------------------------------------------------------- results kept per review
 
     async def set_review_result(self, review_id: int, level: str | None,
