@@ -70,8 +70,9 @@ class CommitteeQueries(Queries):
     # ------------------------------------------------------------- committees
 
     async def add_committee(self, name: str, now: datetime) -> int:
-        return await self._run("INSERT INTO committees (name, created_at) VALUES (?, ?)",
-                               (name, ts(now)))
+        return await self._insert(
+            "INSERT INTO committees (name, created_at) VALUES (?, ?) RETURNING id",
+            (name, ts(now)))
 
     async def committee(self, committee_id: int) -> Committee | None:
         row = await self._one("SELECT id, name FROM committees WHERE id = ?", (committee_id,))

@@ -1,4 +1,4 @@
--- 0010: the committee above the cells (đảng ủy / chi ủy cơ sở), its officers, the web page's
+-- 0011: the committee above the cells (đảng ủy / chi ủy cơ sở), its officers, the web page's
 -- one-time login links and sessions, and what a round keeps once its answer texts are purged.
 -- Times are ISO-8601 UTC text with microseconds (storage.outbox.ts), so text order is time order.
 
