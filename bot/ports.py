@@ -357,5 +357,6 @@ class CommitteeStore(LoadStore, Cells, CommitteeReader, WebLogins, OwnData, Acce
 
 
 class ServiceStore(WalkStore, LinkingStore, SubmitStore, DeskStore, CommitteeStore,
-                   Transactions, EventClaims, AccountUse, MemberTurns, ScreenMemory, NoticeQueue, Protocol):
+                   Transactions, EventClaims, AccountUse, MemberTurns, ScreenMemory,
+                   NoticeQueue, Protocol):
     """``bot.review.ReviewService``, which routes to all of the above."""

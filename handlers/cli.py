@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Iterator
@@ -194,10 +195,81 @@ async def cmd_round_close(core: Core, args: argparse.Namespace) -> None:
     say(core.renderer, "round_closed", title=round_.title)
 
 
+# ----------------------------------------------------------------- committees
+
+
+async def cmd_committee_add(core: Core, args: argparse.Namespace) -> None:
+    async with core.store.transaction():
+        found = await core.operations.add_committee(args.name)
+    say(core.renderer, "committee_added", committee=found.committee, dropped=found.dropped)
+
+
+async def cmd_committee_list(core: Core, args: argparse.Namespace) -> None:
+    listed = [(c, await core.store.committee_cells(c.id),
+               await core.store.committee_officers(c.id))
+              for c in await core.store.committees()]
+    say(core.renderer, "committee_list", committees=listed)
+
+
+async def cmd_committee_officer(core: Core, args: argparse.Namespace) -> None:
+    change = core.operations.revoke_officer if args.remove else core.operations.grant_officer
+    async with core.store.transaction():
+        committee, member, changed = await change(args.committee, args.member, None)
+    say(core.renderer, "committee_officer", committee=committee, member=member,
+        changed=changed, removed=args.remove)
+
+
+async def cmd_cell_move(core: Core, args: argparse.Namespace) -> None:
+    async with core.store.transaction():
+        cell, found = await core.operations.move_cell(args.cell, args.committee)
+    say(core.renderer, "cell_moved", cell=cell, committee=found.committee, created=found.created)
+
+
+# ----------------------------------------------------------------- retention
+
+
+async def cmd_round_list(core: Core, args: argparse.Namespace) -> None:
+    await core.operations.cell(args.cell)
+    say(core.renderer, "round_list", rounds=await core.store.rounds_of(args.cell))
+
+
+async def cmd_round_export(core: Core, args: argparse.Namespace) -> None:
+    """The round's archive written to a new private file; the round is marked exported only
+    if the file was written."""
+    out = Path(args.out)
+    if out.exists():
+        raise Refusal("backup_exists", path=str(out))
+    async with core.store.transaction():
+        export = await core.retention.export(args.round)
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise Refusal("os_error", path=str(out), reason=exc.strerror) from exc
+        with os.fdopen(fd, "wb") as file:
+            file.write(export.content)
+            file.flush()
+            os.fsync(file.fileno())
+    say(core.renderer, "round_exported", export=export, path=str(out),
+        days=core.settings.retention.days)
+
+
+async def cmd_round_purge(core: Core, args: argparse.Namespace) -> None:
+    if args.dry_run:
+        plan = await core.retention.plan(args.round)
+        say(core.renderer, "purge_plan", plan=plan, days=core.settings.retention.days)
+        return
+    plan = await core.retention.purge(args.round)
+    say(core.renderer, "purged", plan=plan)
+
+
 COMMANDS: dict[tuple[str, str | None], Callable[[Core, argparse.Namespace], Awaitable[None]]] = {
     ("db", "init"): cmd_db_init,
     ("cell", "add"): cmd_cell_add,
     ("cell", "list"): cmd_cell_list,
+    ("cell", "move"): cmd_cell_move,
+    ("committee", "add"): cmd_committee_add,
+    ("committee", "list"): cmd_committee_list,
+    ("committee", "officer"): cmd_committee_officer,
     ("member", "add"): cmd_member_add,
     ("member", "list"): cmd_member_list,
     ("member", "remove"): cmd_member_remove,
@@ -206,6 +278,9 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Core, argparse.Namespace], Awai
     ("round", "open"): cmd_round_open,
     ("round", "move"): cmd_round_move,
     ("round", "close"): cmd_round_close,
+    ("round", "list"): cmd_round_list,
+    ("round", "export"): cmd_round_export,
+    ("round", "purge"): cmd_round_purge,
 }
 
 
@@ -474,6 +549,21 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     add.add_argument("--committee", default="", metavar="TÊN", help=h["cell_committee"])
     add.add_argument("--place", default="", metavar="ĐỊA DANH", help=h["cell_place"])
     command(cell, "list", "cell_list")
+    cmove = command(cell, "move", "cell_move")
+    cmove.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+    cmove.add_argument("--committee", required=True, metavar="ĐẢNG BỘ",
+                       help=h["committee_ref"])
+
+    committee = group("committee", "committee")
+    cadd = command(committee, "add", "committee_add")
+    cadd.add_argument("--name", required=True, metavar="TÊN", help=h["committee_name"])
+    command(committee, "list", "committee_list")
+    officer = command(committee, "officer", "committee_officer")
+    officer.add_argument("--committee", required=True, metavar="ĐẢNG BỘ",
+                         help=h["committee_ref"])
+    officer.add_argument("--member", type=number, required=True, metavar="MÃ",
+                         help=h["member_id"])
+    officer.add_argument("--remove", action="store_true", help=h["committee_officer_remove"])
 
     member = group("member", "member")
     madd = command(member, "add", "member_add")
@@ -520,6 +610,15 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     rmove.add_argument("--meeting", required=True, metavar="NGÀY", help=h["round_new_meeting"])
     rclose = command(rnd, "close", "round_close")
     rclose.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+    rlist = command(rnd, "list", "round_list")
+    rlist.add_argument("--cell", type=number, required=True, metavar="MÃ", help=h["round_cell"])
+    rexport = command(rnd, "export", "round_export")
+    rexport.add_argument("--round", type=number, required=True, metavar="MÃ",
+                         help=h["round_id"])
+    rexport.add_argument("--out", required=True, metavar="TỆP", help=h["round_export_out"])
+    rpurge = command(rnd, "purge", "round_purge")
+    rpurge.add_argument("--round", type=number, required=True, metavar="MÃ", help=h["round_id"])
+    rpurge.add_argument("--dry-run", action="store_true", help=h["round_purge_dry_run"])
 
     checklist = group("checklist", "checklist")
     check = command(checklist, "check", "checklist_check")

@@ -25,6 +25,7 @@ from bot.ports import Clock
 from bot.proposal import load_rules
 from bot.report import load_texts as load_committee_texts
 from bot.reminders import ReminderSettings, replan
+from bot.retention import Retention
 from bot.review import ReviewService, ReviewSettings
 from bot.secretary import DeskSettings
 from bot.state import Forms
@@ -78,6 +79,13 @@ class Core:
 
     async def close(self) -> None:
         await self.db.close()
+
+    @property
+    def retention(self) -> Retention:
+        """A closed round's export and the purge of its answer texts (``bot.retention``)."""
+        service = self.service
+        return Retention(self.store, self.clock, service.forms, service.words,
+                         service.committee.settings.texts, self.settings.retention.days)
 
     @property
     def reminder_settings(self) -> ReminderSettings:

@@ -96,7 +96,7 @@ async def test_behind_tls_the_cookie_is_secure(tmp_path: Path, clock: FixedClock
 async def test_no_stale_or_forged_cookie_reaches_a_page(tmp_path: Path,
                                                         clock: FixedClock) -> None:
     async with serving(tmp_path, clock) as h:
-        pages = [f"/w/", f"/w/committee/{h.fx.committee_id}", f"/w/cell/{h.fx.cells['A']}",
+        pages = ["/w/", f"/w/committee/{h.fx.committee_id}", f"/w/cell/{h.fx.cells['A']}",
                  f"/w/files/dang-bo-{h.fx.committee_id}.xlsx"]
         async with httpx.AsyncClient() as nobody:
             for page in pages:
