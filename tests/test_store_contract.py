@@ -30,6 +30,7 @@ from bot.reminders import Kind, Planned
 from bot.screens import SubmissionRef
 from handlers.wiring import Core, build_core
 from storage.chats import CHANNEL_NOTICE
+from storage.committee import CommitteeQueries
 from storage.db import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.db import Database, migration_files
 from storage.downloads import DownloadStore
@@ -575,6 +576,152 @@ async def test_download_links_count_their_uses_and_forget_their_bytes(
     assert await core.db.fetch_all("SELECT id FROM downloads") == []
 
 
+# ------------------------------------------------------------------------ committees (issue 11)
+
+
+async def test_committees_officers_and_the_committees_tracker(core: Core,
+                                                              clock: FixedClock) -> None:
+    store, now = core.store, clock.now()
+    cell, member, leader, secretary = await cell_with_members(core)
+    async with store.transaction():
+        committee = await store.add_committee("Phường Hòa Bình", now)
+        other = await store.add_committee("Xã An Khánh", now)
+        await store.set_cell_committee(cell, committee, "Phường Hòa Bình")
+        empty = await store.add_cell("Trống", "", "", now)
+        await store.set_cell_committee(empty, committee, "Phường Hòa Bình")
+    assert [(c.id, c.name) for c in await store.committees()] == [
+        (committee, "Phường Hòa Bình"), (other, "Xã An Khánh")]
+    assert (await store.committee(committee)).name == "Phường Hòa Bình"  # type: ignore[union-attr]
+    assert await store.committee(other + 99) is None
+    assert [c.id for c in await store.committee_cells(committee)] == [cell, empty]
+    got = await store.cell(cell)
+    assert got is not None and got.committee_id == committee
+    assert got.party_committee == "Phường Hòa Bình"
+    async with store.transaction():
+        assert await store.add_committee_officer(committee, leader, now)
+        assert not await store.add_committee_officer(committee, leader, now)
+        assert await store.add_committee_officer(other, leader, now)
+    assert await store.officer_committees(leader) == [committee, other]
+    assert [m.id for m in await store.committee_officers(committee)] == [leader]
+    async with store.transaction():
+        assert await store.remove_committee_officer(other, leader)
+        assert not await store.remove_committee_officer(other, leader)
+    assert await store.officer_committees(leader) == [committee]
+
+    round_id = await open_round(core, cell)
+    async with store.transaction():
+        await store.add_invite(member, hash_code("ABCD2345"), now, now + timedelta(days=7))
+        await store.link_account("telegram", "77", leader, now)
+        review = await store.create_review(round_id, member, now)
+        await store.save_answer(review.id, "1.1", "Trả lời", skipped=False, vague=False, now=now)
+        await store.save_answer(review.id, "1.2", None, skipped=True, vague=False, now=now)
+        await store.add_submission(review.id, "ban-kiem-diem.docx", b"PK-1", now)
+        started = await store.create_review(round_id, leader, now)
+        await store.set_decision(review.id, "accepted", "Tốt", secretary, now)
+    assert await store.reviews_without_result() == [(review.id, member, round_id)]
+    async with store.transaction():
+        await store.set_review_result(review.id, "htt", 82)
+    assert await store.reviews_without_result(round_id) == []
+    rounds = await store.committee_rounds(committee)
+    assert [(r.cell.id, r.round.id if r.round else None) for r in rounds] == [
+        (cell, round_id), (empty, None)]
+    assert [r.cell.id for r in await store.committee_rounds(None, cell)] == [cell]
+    lines = {line.member.id: line for line in await store.committee_lines(committee)}
+    assert set(lines) == {member, leader, secretary}
+    mine = lines[member]
+    assert (mine.invited, mine.linked, mine.review_id, mine.submitted_version, mine.decision,
+            mine.answered, mine.self_level, mine.self_score) == (
+        True, False, review.id, 1, "accepted", 1, "htt", 82)
+    assert (lines[leader].linked, lines[leader].review_id, lines[leader].answered) == (
+        True, started.id, 0)
+    assert lines[secretary].review_id is None and not lines[secretary].invited
+    assert [line.member.id for line in await store.committee_lines(None, cell)] == sorted(lines)
+    assert [line.member.id for line in await store.round_lines(round_id)] == sorted(lines)
+
+
+async def test_web_logins_sessions_and_the_access_log(core: Core, clock: FixedClock) -> None:
+    store, now = core.store, clock.now()
+    cell, member, leader, secretary = await cell_with_members(core)
+    later = now + timedelta(minutes=10)
+    async with store.transaction():
+        await store.add_web_login("h1", secretary, now, later)
+        await store.add_web_login("h2", secretary, now - timedelta(hours=1),
+                                  now - timedelta(minutes=1))
+    login = await store.web_login("h1")
+    assert login is not None and login.member_id == secretary and not login.used
+    assert await store.web_login("nope") is None
+    async with store.transaction():
+        assert await store.use_web_login("h1", now) == secretary
+        assert await store.use_web_login("h1", now) is None  # once
+        assert await store.use_web_login("h2", now) is None  # expired
+        await store.add_web_session("s1", secretary, now, later)
+    assert (await store.web_login("h1")).used  # type: ignore[union-attr]
+    assert await store.web_session("s1", now) == secretary
+    assert await store.web_session("s1", later) is None
+    async with store.transaction():
+        await store.end_web_session("s1", now)
+    assert await store.web_session("s1", now) is None
+    async with store.transaction():
+        await store.forget_web_logins(later + timedelta(seconds=1))
+    assert await store.web_login("h1") is None
+    async with store.transaction():
+        await store.log_view(secretary, "web_cell", None, f"cell:{cell}", now)
+        await store.log_access(secretary, "view", member, now)
+        await store.log_access(leader, "view", leader, now)
+    everything = await store.access_log_rows()
+    assert [(r["actor_id"], r["action"], r["detail"]) for r in everything] == [
+        (secretary, "web_cell", f"cell:{cell}"), (secretary, "view", None),
+        (leader, "view", None)]
+    assert [r["action"] for r in await store.access_log_rows([member])] == ["view"]
+    assert len(await store.access_log_rows([secretary])) == 2
+    assert len(await store.access_log_rows(None, leader)) == 1
+    assert datetime.fromisoformat(everything[0]["at"]) == now
+
+
+async def test_a_rounds_retention_export_and_purge(core: Core, clock: FixedClock) -> None:
+    store, now = core.store, clock.now()
+    cell, member, leader, secretary = await cell_with_members(core)
+    round_id = await open_round(core, cell)
+    async with store.transaction():
+        review = await store.create_review(round_id, member, now)
+        await store.save_answer(review.id, "1.1", "Trả lời", skipped=False, vague=False, now=now)
+        await store.save_answer(review.id, "1.1", "Sửa lại", skipped=False, vague=False, now=now)
+        await store.set_pending(review.id, "1.2", "dở dang", False)
+        await store.add_submission(review.id, "a.docx", b"PK-1", now)
+        await store.add_submission(review.id, "a.docx", b"PK-22", now)
+        await store.add_review_item(round_id, member, "suggestion", "Gợi ý", secretary, now)
+        await store.set_decision(review.id, "returned", "Bổ sung", secretary, now)
+        other = await store.create_review(round_id, leader, now)
+        await store.save_answer(other.id, "1.1", "Giữ", skipped=False, vague=False, now=now)
+    assert [r.id for r in await store.rounds_of(cell)] == [round_id]
+    assert [(r.id, v) for r, v in await store.rounds_of_member(member)] == [(round_id, review.id)]
+    assert await store.round_reviews(round_id) == [(review.id, member), (other.id, leader)]
+    assert [s.docx for s in await store.submissions_of(review.id)] == [b"PK-1", b"PK-22"]
+    assert [a.value for a in await store.all_answer_history(review.id)] == ["Trả lời", "Sửa lại"]
+    assert await store.purge_counts([]) == {k: 0 for k in (
+        "answers", "history", "drafts", "draft_bytes", "points", "pending", "comments")}
+    assert await store.purge_counts([review.id]) == {
+        "answers": 1, "history": 2, "drafts": 2, "draft_bytes": 9, "points": 1, "pending": 1,
+        "comments": 1}
+    async with store.transaction():
+        await store.close_round(round_id)
+        await store.mark_round_closed(round_id, now)
+        await store.mark_round_exported(round_id, now + timedelta(minutes=1))
+        await store.purge_reviews([review.id], now + timedelta(days=1))
+        await store.mark_round_purged(round_id, now + timedelta(days=1))
+    closed = (await store.rounds_of(cell))[0]
+    assert (closed.closed_at, closed.exported_at, closed.purged_at) == (
+        now, now + timedelta(minutes=1), now + timedelta(days=1))
+    assert set((await store.purge_counts([review.id])).values()) == {0}
+    assert await store.answers(review.id) == {}
+    assert [s.docx for s in await store.submissions_of(review.id)] == [b"", b""]
+    kept = await store.review(review.id)
+    assert kept is not None and kept.submitted_version == 2 and kept.pending_text is None
+    assert [line.answered for line in await store.round_lines(round_id)
+            if line.member.id == member] == [1]
+    assert (await store.answers(other.id))["1.1"].value == "Giữ"  # only the reviews named
+
+
 # ------------------------------------------------------------------------ completeness
 
 
@@ -586,7 +733,7 @@ def _public_methods(cls: type) -> set[str]:
 def test_every_store_method_is_exercised_by_this_contract() -> None:
     called = {node.func.attr for node in ast.walk(ast.parse(Path(__file__).read_text()))
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
-    for cls in (SqliteStore, OutboxStore, InboxStore, DownloadStore):
+    for cls in (SqliteStore, CommitteeQueries, OutboxStore, InboxStore, DownloadStore):
         missing = _public_methods(cls) - called
         assert not missing, f"{cls.__name__}: no contract test calls {sorted(missing)}"
 
