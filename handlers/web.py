@@ -254,14 +254,16 @@ class WebServer:
 
 async def serve_ingress(core: Core, stop: asyncio.Event) -> None:
     """``tusoi ingress``: open the database (migrating it), serve Telegram's webhook (and
-    Zalo's, and the download links, when Zalo is configured) until ``stop``."""
+    Zalo's, and the download links, when Zalo is configured; and the committee's web page)
+    until ``stop``."""
     await core.open()
     try:
         zalo = core.settings.zalo
         hook = ZaloToInbox(core) if zalo.token and zalo.mode == "webhook" else None
         links = DownloadLinks(core) if zalo.token else None  # Zalo members' drafts
-        server = WebServer(build_web_app(core, zalo=hook, downloads=links, telegram_webhook=True),
-                           core.settings.web.host, core.settings.web.port)
+        app = build_web_app(core, zalo=hook, downloads=links, telegram_webhook=True,
+                            dashboard=Dashboard(core))
+        server = WebServer(app, core.settings.web.host, core.settings.web.port)
         await server.start()
         log.info("ingress listening on %s:%d", core.settings.web.host, server.port)
         try:
