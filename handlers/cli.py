@@ -134,7 +134,11 @@ async def cmd_roster_import(core: Core, args: argparse.Namespace) -> None:
             raise Refusal("roster_has_problems", count=len(problems), path=str(path),
                           cell=args.cell)
         result = await ops.import_roster(args.cell, plan, None)
+        moved = await ops.move_cell(args.cell, args.committee) if args.committee else None
     say(core.renderer, "roster_imported", result=result)
+    if moved is not None:
+        say(core.renderer, "cell_moved", cell=moved[0], committee=moved[1].committee,
+            created=moved[1].created)
 
 
 async def cmd_invite(core: Core, args: argparse.Namespace) -> None:
@@ -592,6 +596,7 @@ def parser(words: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     rimport.add_argument("file", metavar="TỆP", help=h["roster_file"])
     rimport.add_argument("--preview", action="store_true", help=h["roster_preview"])
     rimport.add_argument("--skip-bad-rows", action="store_true", help=h["roster_skip_bad"])
+    rimport.add_argument("--committee", metavar="ĐẢNG BỘ", help=h["roster_committee"])
 
     invite = command(sub, "invite", "invite")
     invite.add_argument("--member", type=number, required=True, metavar="MÃ",

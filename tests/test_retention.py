@@ -27,6 +27,8 @@ from handlers.cli import main as tusoi
 from handlers.wiring import Core, build_core
 from tests.committeehelpers import DOCX, Fixture, build
 from tests.conftest import REPO, FixedClock, make_settings
+from tests.test_operator import HEADER, PEOPLE
+from tests.test_roster import csv_text
 
 SECRET = "Câu trả lời riêng tư XYZ-2026"
 
@@ -183,6 +185,17 @@ def test_operator_sets_up_committees_and_archives_and_purges_a_round(
                        "Đảng bộ Xã An Khánh")
     assert code == 0 and "Đã thêm Đảng bộ Xã An Khánh, mã số 2" in out
     run(capsys, config, "member", "add", "--cell", "1", "--name", "Bùi Văn Đảng")
+    # The roster import learns the committee: the cell joins it with the same transaction.
+    roster = tmp_path / "ds.csv"
+    roster.write_bytes(csv_text([HEADER, *PEOPLE]).encode("utf-8"))
+    code, out, err = run(capsys, config, "cell", "add", "--name", "Trường Sao Mai")
+    code, out, err = run(capsys, config, "roster", "import", "--cell", "3", str(roster),
+                         "--committee", "phường hòa bình")
+    assert code == 0, err
+    assert "3 người mới" in out and "nay thuộc Đảng bộ Phường Hòa Bình" in out
+    code, out, err = run(capsys, config, "roster", "import", "--cell", "3", str(roster),
+                         "--committee", "9")
+    assert code == 1 and "không có đảng bộ mã số 9" in err
     code, out, _ = run(capsys, config, "committee", "officer", "--committee", "2", "--member",
                        "1")
     assert code == 0 and "/dangbo" in out
@@ -190,7 +203,7 @@ def test_operator_sets_up_committees_and_archives_and_purges_a_round(
                        "--member", "1")
     assert code == 1 and "không có đảng bộ nào tên «Không Có»" in err
     code, out, _ = run(capsys, config, "committee", "list")
-    assert "1\tĐảng bộ Phường Hòa Bình\n\tChi bộ: 1. Phòng Tổ chức" in out
+    assert "1\tĐảng bộ Phường Hòa Bình\n\tChi bộ: 1. Phòng Tổ chức; 3. Trường Sao Mai" in out
     assert "Cán bộ được xem: 1. Bùi Văn Đảng" in out
     code, out, _ = run(capsys, config, "committee", "officer", "--committee", "2", "--member",
                        "1", "--remove")
