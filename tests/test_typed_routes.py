@@ -275,6 +275,32 @@ async def test_every_screen_in_plain_text_has_a_typed_route_for_each_button(
     await sec.upload("ds.csv", ROSTER)
     seen += sec.last
     await say(sec, "nhập danh sách")
+    # The committee's view, typed (issue 11): the secretary is also an officer of two
+    # committees, and by now the cell is late.
+    async with core.store.transaction():
+        await core.operations.move_cell(s.cell_id, "Phường Một")
+        await core.operations.add_committee("Phường Hai")
+        await core.operations.grant_officer("Phường Một", s.secretary_id, None)
+        await core.operations.grant_officer("Phường Hai", s.secretary_id, None)
+    core.clock.advance(days=20)  # type: ignore[attr-defined]
+    await say(sec, "/dangbo")
+    assert sec.templates() == ["committee/choose"]
+    await say(sec, "1")
+    assert sec.templates()[-1] == "committee/overview"
+    remind = core.renderer.typed_word(sec.button("remind_late"))
+    await say(sec, "1")
+    assert sec.templates() == ["committee/cell"]
+    await say(sec, "đảng bộ")
+    assert sec.templates()[-1] == "committee/overview"
+    await say(sec, str(remind))
+    assert sec.templates() == ["committee/reminded"]
+    # One's own data, typed, once the round is closed.
+    async with core.store.transaction():
+        await core.operations.close_round(s.cell_id)
+    await say(member, "/dulieu")
+    assert member.screen("mydata/files").context["deletable"] == 1
+    await say(member, "1")
+    assert member.templates() == ["mydata/confirm_delete"]
     seen += [x for who in ("m", "lead", "zs") for x in delivered(core, who, ZALO if who == "zs"
                                                                      else "test")]
 
