@@ -25,6 +25,7 @@ from bot.errors import NotYours
 from bot.flow import Step
 from bot.models import Answer, Member, Round, RoundStatus
 from bot.ports import Clock, CommitteeStore
+from bot.results import record_results
 from bot.screens import Button, DeskAction, Document, Press, Screen, desk_press
 from bot.state import Forms, steps_for
 from bot.words import Words
@@ -98,6 +99,8 @@ class OwnDataDesk:
                                DeskAction.CONFIRM_DELETE_MINE, review_id)),
                                      Button("cancel", desk_press(DeskAction.CANCEL))),))]
         now = self.clock.now()
+        # The level and score outlive the answers they were computed from.
+        await record_results(self.store, self.forms, self.words, round_.id)
         await self.store.purge_reviews([review_id], now)
         await self.store.log_access(member.id, "delete_own", member.id, now)
         return [Screen("mydata/deleted", {"round": round_.title})]
