@@ -33,7 +33,7 @@ async def serve(core: Core, stop: asyncio.Event) -> None:
         if core.settings.zalo.token:
             zalo = await stack.enter_async_context(running_zalo(core))
             failures.append((zalo.bot.failed, zalo.bot))
-        elif core.settings.web.public_base_url:  # the committee's page without Zalo
+        elif core.settings.web.base_url(core.settings.zalo):  # the committee's page alone
             await stack.enter_async_context(running_web(core))
         waiters = [asyncio.create_task(stop.wait()),
                    *(asyncio.create_task(event.wait()) for event, _ in failures)]
