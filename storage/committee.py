@@ -52,6 +52,26 @@ _MEMBER_COLUMNS = ("id", "cell_id", "full_name", "birth_date", "party_post", "go
                    "mass_post", "work_unit", "is_leader", "role", "active", "joined_on",
                    "category", "standing")
 
+# A member's line in a tracker (``members m``, their review ``v``): progress, never text.
+_LINE_COLUMNS = (
+    ", ".join(f"m.{c} AS m_{c}" for c in _MEMBER_COLUMNS) + ","
+    " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
+    " EXISTS (SELECT 1 FROM invites i WHERE i.member_id = m.id) AS invited,"
+    " v.id AS v_id, v.submitted_version AS v_version, v.decision AS v_decision,"
+    " v.self_level AS v_level, v.self_score AS v_score,"
+    " COALESCE(v.answered, (SELECT COUNT(*) FROM answers x"
+    "  WHERE x.review_id = v.id AND x.skipped = 0)) AS v_answered"
+)
+
+
+def _line(row: Any) -> MemberLine:
+    return MemberLine(
+        member=_member(row, "m_"), invited=bool(row["invited"]) or bool(row["linked"]),
+        linked=bool(row["linked"]), review_id=row["v_id"],
+        submitted_version=int(row["v_version"] or 0), decision=row["v_decision"],
+        answered=int(row["v_answered"] or 0), self_level=row["v_level"],
+        self_score=row["v_score"])
+
 
 def _round_of(row: Any) -> Round | None:
     if row["r_id"] is None:
@@ -150,46 +170,22 @@ class CommitteeQueries(Queries):
         in the cell's current round: one query, no answer text."""
         where, param = ("c.committee_id = ?", committee_id) if cell_id is None else (
             "c.id = ?", cell_id)
-        columns = ", ".join(f"m.{c} AS m_{c}" for c in _MEMBER_COLUMNS)
         rows = await self._all(
-            f"SELECT {columns},"
-            " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
-            " EXISTS (SELECT 1 FROM invites i WHERE i.member_id = m.id) AS invited,"
-            " v.id AS v_id, v.submitted_version AS v_version, v.decision AS v_decision,"
-            " v.self_level AS v_level, v.self_score AS v_score,"
-            " COALESCE(v.answered, (SELECT COUNT(*) FROM answers x"
-            "  WHERE x.review_id = v.id AND x.skipped = 0)) AS v_answered"
+            f"SELECT {_LINE_COLUMNS}"
             " FROM members m JOIN cells c ON c.id = m.cell_id"
             f" LEFT JOIN reviews v ON v.member_id = m.id AND v.round_id = {_CURRENT_ROUND}"
             f" WHERE {where} AND m.active = 1 ORDER BY m.cell_id, m.id", (param,))
-        return [MemberLine(
-            member=_member(r, "m_"), invited=bool(r["invited"]) or bool(r["linked"]),
-            linked=bool(r["linked"]), review_id=r["v_id"],
-            submitted_version=int(r["v_version"] or 0), decision=r["v_decision"],
-            answered=int(r["v_answered"] or 0), self_level=r["v_level"],
-            self_score=r["v_score"]) for r in rows]
+        return [_line(r) for r in rows]
 
     async def round_lines(self, round_id: int) -> list[MemberLine]:
         """The members of one round (its cell's active members, and anyone with a review in
         it) with their progress in it: one query, no answer text."""
-        columns = ", ".join(f"m.{c} AS m_{c}" for c in _MEMBER_COLUMNS)
         rows = await self._all(
-            f"SELECT {columns},"
-            " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
-            " EXISTS (SELECT 1 FROM invites i WHERE i.member_id = m.id) AS invited,"
-            " v.id AS v_id, v.submitted_version AS v_version, v.decision AS v_decision,"
-            " v.self_level AS v_level, v.self_score AS v_score,"
-            " COALESCE(v.answered, (SELECT COUNT(*) FROM answers x"
-            "  WHERE x.review_id = v.id AND x.skipped = 0)) AS v_answered"
+            f"SELECT {_LINE_COLUMNS}"
             " FROM rounds r JOIN members m ON m.cell_id = r.cell_id"
             " LEFT JOIN reviews v ON v.member_id = m.id AND v.round_id = r.id"
             " WHERE r.id = ? AND (m.active = 1 OR v.id IS NOT NULL) ORDER BY m.id", (round_id,))
-        return [MemberLine(
-            member=_member(r, "m_"), invited=bool(r["invited"]) or bool(r["linked"]),
-            linked=bool(r["linked"]), review_id=r["v_id"],
-            submitted_version=int(r["v_version"] or 0), decision=r["v_decision"],
-            answered=int(r["v_answered"] or 0), self_level=r["v_level"],
-            self_score=r["v_score"]) for r in rows]
+        return [_line(r) for r in rows]
 
     # ------------------------------------------------------------- results kept per review
 
