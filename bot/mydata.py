@@ -17,6 +17,7 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from typing import Protocol
 from datetime import datetime
 
 from bot.bundle import ascii_name
@@ -24,7 +25,7 @@ from bot.compose import VIETNAM
 from bot.errors import NotYours
 from bot.flow import Step
 from bot.models import Answer, Member, Round, RoundStatus
-from bot.ports import Clock, CommitteeStore
+from bot.ports import Clock, CommitteeStore, LoadStore, OwnData
 from bot.results import record_results
 from bot.screens import Button, DeskAction, Document, Press, Screen, desk_press
 from bot.state import Forms, steps_for
@@ -33,6 +34,11 @@ from bot.words import Words
 ARCHIVE = "du-lieu-cua-toi.zip"
 CSV_ANSWERS = ("Câu", "Câu hỏi", "Trả lời", "Bỏ qua", "Cập nhật lúc")
 CSV_HISTORY = ("Mã câu", "Trả lời", "Bỏ qua", "Ghi lúc")
+
+
+def slug(text: str) -> str:
+    """A file or folder name from Vietnamese text: ASCII letters and digits, dashes between."""
+    return re.sub(r"[^0-9a-z]+", "-", ascii_name(text).lower()).strip("-")
 
 
 def _local(moment: datetime) -> str:
@@ -73,6 +79,26 @@ def history_csv(history: Sequence[Answer]) -> bytes:
     rows += [[a.qid, a.value or "", "x" if a.skipped else "", _local(a.updated_at)]
              for a in history]
     return _csv(rows)
+
+
+class ReviewFiles(LoadStore, OwnData, Protocol):
+    """What ``archive_review`` reads."""
+
+
+async def archive_review(archive: zipfile.ZipFile, folder: str, store: ReviewFiles,
+                         forms: Forms, words: Words, member: Member, round_: Round,
+                         review_id: int) -> tuple[int, int]:
+    """One review's answers (now and every change, as CSV) and its drafts, written into
+    ``archive`` under ``folder``; returns how many answers and drafts it holds."""
+    answers = dict(await store.answers(review_id))
+    steps = (await steps_for(store, forms, words, member, round_, answers)) if answers else []
+    archive.writestr(folder + "cau-tra-loi.csv", answers_csv(steps, answers))
+    archive.writestr(folder + "lich-su-cau-tra-loi.csv",
+                     history_csv(await store.all_answer_history(review_id)))
+    drafts = [s for s in await store.submissions_of(review_id) if s.docx]
+    for draft in drafts:
+        archive.writestr(folder + ascii_name(draft.filename), draft.docx)
+    return len(answers), len(drafts)
 
 
 class OwnDataDesk:
@@ -126,21 +152,12 @@ class OwnDataDesk:
         deletable: list[tuple[Round, int]] = []
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for round_, review_id in rounds:
-                slug = re.sub(r"[^0-9a-z]+", "-", ascii_name(round_.title).lower()).strip("-")
-                folder = f"{round_.year}-{slug}-{round_.id}/"
-                answers = dict(await self.store.answers(review_id))
-                steps = (await steps_for(self.store, self.forms, self.words, member, round_,
-                                         answers)) if answers else []
-                archive.writestr(folder + "cau-tra-loi.csv", answers_csv(steps, answers))
-                archive.writestr(folder + "lich-su-cau-tra-loi.csv",
-                                 history_csv(await self.store.all_answer_history(review_id)))
-                drafts = [s for s in await self.store.submissions_of(review_id) if s.docx]
-                for draft in drafts:
-                    archive.writestr(folder + ascii_name(draft.filename), draft.docx)
+                folder = f"{round_.year}-{slug(round_.title)}-{round_.id}/"
+                answers, drafts = await archive_review(archive, folder, self.store, self.forms,
+                                                       self.words, member, round_, review_id)
                 purged = not answers and not drafts
-                listed.append({"round": round_.title, "answers": len(answers),
-                               "drafts": len(drafts), "open": round_.status is RoundStatus.OPEN,
-                               "purged": purged})
+                listed.append({"round": round_.title, "answers": answers, "drafts": drafts,
+                               "open": round_.status is RoundStatus.OPEN, "purged": purged})
                 if round_.status is not RoundStatus.OPEN and not purged:
                     deletable.append((round_, review_id))
         now = self.clock.now()

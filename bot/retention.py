@@ -20,24 +20,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.bundle import ascii_name
 from bot.committee import summarize
 from bot.compose import VIETNAM
 from bot.models import CellRound, Committee, MemberLine, Round, RoundStatus
-from bot.mydata import answers_csv, history_csv
+from bot.mydata import archive_review, slug
 from bot.operations import OperationError
 from bot.ports import Cells, Clock, CommitteeReader, OwnData, Transactions
 from bot.reminders import local_day
 from bot.report import workbook
 from bot.results import ResultStore, record_results
-from bot.state import Forms, steps_for
+from bot.state import Forms
 from bot.words import Words
 
 ACCESS_LOG = "nhat-ky-truy-cap.csv"
@@ -77,10 +75,6 @@ class PurgePlan:
     @property
     def ready(self) -> bool:
         return self.refusal is None
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "-", ascii_name(text).lower()).strip("-")
 
 
 def _access_csv(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -134,17 +128,9 @@ class Retention:
                 if review_id is None:
                     continue
                 member = line.member
-                folder = f"{member.id}-{_slug(member.full_name)}/"
-                answers = dict(await self.store.answers(review_id))
-                steps = (await steps_for(self.store, self.forms, self.words, member, round_,
-                                         answers)) if answers else []
-                archive.writestr(folder + "cau-tra-loi.csv", answers_csv(steps, answers))
-                archive.writestr(folder + "lich-su-cau-tra-loi.csv",
-                                 history_csv(await self.store.all_answer_history(review_id)))
-                for draft in await self.store.submissions_of(review_id):
-                    if draft.docx:
-                        archive.writestr(folder + ascii_name(draft.filename), draft.docx)
-                        drafts += 1
+                folder = f"{member.id}-{slug(member.full_name)}/"
+                drafts += (await archive_review(archive, folder, self.store, self.forms,
+                                                self.words, member, round_, review_id))[1]
             committee = (await self.store.committee(cell.committee_id)
                          if cell.committee_id is not None else None)
             summary = summarize(committee or Committee(0, cell.party_committee or cell.name),
@@ -158,7 +144,7 @@ class Retention:
             archive.writestr(ACCESS_LOG, _access_csv(
                 await self.store.access_log_rows(members)))
         await self.store.mark_round_exported(round_id, now)
-        name = f"luu-tru-{round_.year}-{_slug(cell.name)}-dot-{round_.id}.zip"
+        name = f"luu-tru-{round_.year}-{slug(cell.name)}-dot-{round_.id}.zip"
         return Export(round_, name, buffer.getvalue(), len(reviews), drafts)
 
     # ----------------------------------------------------------------- purge
