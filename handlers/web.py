@@ -66,6 +66,21 @@ def _refusal(status: int, description: str) -> JSONResponse:
                         status_code=status)
 
 
+async def _checked_body(request: Request, header: str, secret: bytes,
+                        max_body: int) -> bytes | Response:
+    """A webhook's body, read only once its secret header matched (compared in constant
+    time); else the refusal: 401 without the header, 403 with a wrong one, 413 too large."""
+    given = request.headers.get(header)
+    if given is None:
+        return _refusal(401, f"{header} is missing")
+    if not hmac.compare_digest(given.encode(), secret):
+        return _refusal(403, f"{header} is wrong")
+    body = await request.body()
+    if len(body) > max_body:
+        return _refusal(413, "body too large")
+    return body
+
+
 def content_disposition(filename: str) -> str:
     """``attachment`` with the Vietnamese name (RFC 5987 ``filename*``) and an ASCII fallback
     for old clients."""
@@ -126,14 +141,11 @@ def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
         given_path = str(request.path_params["path"]).encode()
         if not telegram_webhook or not tg_path or not hmac.compare_digest(given_path, tg_path):
             return _refusal(404, "Not Found")
-        given = request.headers.get(TELEGRAM_SECRET_HEADER)
-        if given is None:
-            return _refusal(401, f"{TELEGRAM_SECRET_HEADER} is missing")
-        if not hmac.compare_digest(given.encode(), tg_secret):
-            return _refusal(403, f"{TELEGRAM_SECRET_HEADER} is wrong")
-        body = await request.body()
-        if len(body) > TELEGRAM_MAX_BODY:
-            return _refusal(413, "body too large")
+        body_or_refusal = await _checked_body(request, TELEGRAM_SECRET_HEADER, tg_secret,
+                                              TELEGRAM_MAX_BODY)
+        if isinstance(body_or_refusal, Response):
+            return body_or_refusal
+        body = body_or_refusal
         try:
             arrival = telegram_arrival(body)
         except (ValueError, UnicodeDecodeError, TypeError, KeyError):
@@ -146,16 +158,12 @@ def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
         return JSONResponse({"ok": True, "result": {"stored": len(added)}})
 
     async def zalo_webhook(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER)
         if zalo is None or not secret:
             return _refusal(404, "Not Found")
-        if given is None:
-            return _refusal(401, f"{SECRET_HEADER} is missing")
-        if not hmac.compare_digest(given.encode(), secret):
-            return _refusal(403, f"{SECRET_HEADER} is wrong")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _refusal(413, "body too large")
+        body_or_refusal = await _checked_body(request, SECRET_HEADER, secret, MAX_BODY)
+        if isinstance(body_or_refusal, Response):
+            return body_or_refusal
+        body = body_or_refusal
         try:
             event = parse_event(json.loads(body))
         except (ValueError, UnicodeDecodeError) as exc:  # BadEvent is a ValueError
