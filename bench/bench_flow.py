@@ -298,8 +298,7 @@ async def run_flow(workdir: Path, n: int, mode: str = "direct", latency: float =
                     run.answer_latencies.append(took)
             members = [m for m in members if not m.finished]
         run.elapsed = clock() - start
-        async with core.db.conn.execute("SELECT COUNT(*) FROM answer_history") as cur:
-            row = await cur.fetchone()
+        row = await core.db.fetch_one("SELECT COUNT(*) FROM answer_history")
         run.stored = int(row[0]) if row else 0
     finally:
         if app.post_shutdown is not None:
@@ -371,8 +370,7 @@ async def run_inbox(core: Core, app: Application, fake: FakeBotApi, n: int) -> R
             run.elapsed = clock() - start
             polling.cancel()
             await inbox.idle()
-            async with core.db.conn.execute("SELECT COUNT(*) FROM answer_history") as cur:
-                row = await cur.fetchone()
+            row = await core.db.fetch_one("SELECT COUNT(*) FROM answer_history")
             run.stored = int(row[0]) if row else 0
     finally:
         logging.getLogger().removeHandler(errors)

@@ -90,20 +90,20 @@ async def run(args: argparse.Namespace, workdir: Path, base_url: str) -> dict[st
     await core.open()
     try:
         n = args.members
-        conn = core.db.conn
+        db = core.db
         async with core.db.transaction():
-            await conn.execute("INSERT INTO cells (id, name, created_at) VALUES (1, 'Đo tải', ?)",
+            await db.execute("INSERT INTO cells (id, name, created_at) VALUES (1, 'Đo tải', ?)",
                                (NOW.isoformat(),))
-            await conn.executemany(
+            await db.execute_many(
                 "INSERT INTO members (id, cell_id, full_name, role, created_at)"
                 " VALUES (?, 1, ?, ?, ?)",
                 [(i, f"Đảng viên {i:05d}", "secretary" if i == 1 else "member", NOW.isoformat())
                  for i in range(1, n + 1)])
-            await conn.executemany(
+            await db.execute_many(
                 "INSERT INTO accounts (channel, external_id, member_id, linked_at)"
                 " VALUES ('telegram', ?, ?, ?)",
                 [(str(FIRST_CHAT + i), i, NOW.isoformat()) for i in range(1, n + 1)])
-            await conn.execute(
+            await db.execute(
                 "INSERT INTO rounds (id, cell_id, year, title, meeting_date, member_due,"
                 " created_at) VALUES (1, 1, 2026, 'Kiểm điểm năm 2026', ?, ?, ?)",
                 (MEETING.isoformat(), MEMBER_DUE.isoformat(), NOW.isoformat()))
@@ -137,9 +137,9 @@ async def run(args: argparse.Namespace, workdir: Path, base_url: str) -> dict[st
             t0 = time.perf_counter()
             report = await sender.run()
             send_total = time.perf_counter() - t0
-        async with conn.execute(
-                "SELECT status, COUNT(*) FROM outbox WHERE kind = 'invite' GROUP BY status") as cur:
-            by_status = {row[0]: row[1] for row in await cur.fetchall()}
+        rows = await db.fetch_all(
+            "SELECT status, COUNT(*) FROM outbox WHERE kind = 'invite' GROUP BY status")
+        by_status = {row[0]: row[1] for row in rows}
         return {"planned": planned, "plan_pure": plan_pure, "plan_total": plan_total,
                 "replan_total": replan_total, "send_total": send_total, "report": report,
                 "by_status": by_status}

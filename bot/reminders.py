@@ -318,7 +318,9 @@ class ReminderRepo(Protocol):
         """(opened_at, meeting, member_due, is_open) of the round, or None."""
         ...
 
-    async def recipients(self, round_id: int) -> list[Recipient]: ...
+    async def recipients(self, round_id: int, member_id: int | None = None) -> list[Recipient]:
+        """Linked members of the round's cell (only ``member_id``, if given)."""
+        ...
 
     async def replace_plan(
         self, round_id: int, planned: Sequence[Planned], member_id: int | None = None
@@ -364,8 +366,8 @@ async def replan(
     if is_open:
         dates = RoundDates(round_id, opened_at, meeting, member_due,
                            collective_due(cal, meeting, settings))
-        people = [reviewed(r, meeting, rules) for r in await repo.recipients(round_id)
-                  if member_id is None or r.member_id == member_id]
+        people = [reviewed(r, meeting, rules)
+                  for r in await repo.recipients(round_id, member_id)]
         planned = plan(dates, people, cal, settings, now)
     await repo.replace_plan(round_id, planned, member_id)
     return len(planned)

@@ -643,8 +643,8 @@ def configure_logging(level: str, *, quiet: bool = False) -> None:
     """Our own loggers at ``level`` (at WARNING at least for ``quiet`` commands, whose
     output is for people: no "database ready" line among the answers); libraries never
     below the point where they would print secrets: httpx logs URLs (they contain the bot
-    token); PTB at DEBUG logs every Bot API call's parameters and aiosqlite every
-    statement's, and both contain what members wrote."""
+    token); PTB at DEBUG logs every Bot API call's parameters, which contain what members
+    wrote."""
     effective = getattr(logging, level, logging.INFO)
     if quiet and effective != logging.DEBUG:
         effective = max(effective, logging.WARNING)
@@ -652,8 +652,7 @@ def configure_logging(level: str, *, quiet: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(effective)
     for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
-                        ("telegram", logging.INFO), ("apscheduler", logging.INFO),
-                        ("aiosqlite", logging.INFO)):
+                        ("telegram", logging.INFO), ("apscheduler", logging.INFO)):
         library = logging.getLogger(name)
         library.setLevel(max(floor, effective))
     if effective != logging.DEBUG:

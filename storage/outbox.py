@@ -88,9 +88,9 @@ class OutboxStore(Queries):
         return (_dt(row["created_at"]), date.fromisoformat(row["meeting_date"]),
                 date.fromisoformat(row["member_due"]), row["status"] == "open")
 
-    async def recipients(self, round_id: int) -> list[Recipient]:
-        """Active members of the round's cell linked on any channel; reachable when one of
-        their accounts has not blocked the bot."""
+    async def recipients(self, round_id: int, member_id: int | None = None) -> list[Recipient]:
+        """Active members of the round's cell linked on any channel (only ``member_id``, if
+        given); reachable when one of their accounts has not blocked the bot."""
         rows = await self._all(
             "SELECT m.id, m.role, m.joined_on, m.standing,"
             " EXISTS (SELECT 1 FROM accounts b WHERE b.member_id = m.id"
@@ -98,9 +98,10 @@ class OutboxStore(Queries):
             " EXISTS (SELECT 1 FROM reviews v WHERE v.round_id = r.id AND v.member_id = m.id"
             "         AND v.status = 'submitted') AS done"
             " FROM rounds r JOIN members m ON m.cell_id = r.cell_id AND m.active = 1"
-            " WHERE r.id = ? AND EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id)"
+            " WHERE r.id = ? AND (CAST(? AS BIGINT) IS NULL OR m.id = ?)"
+            " AND EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id)"
             " ORDER BY m.id",
-            (round_id,))
+            (round_id, member_id, member_id))
         return [Recipient(r["id"], bool(r["done"]), bool(r["reachable"]),
                           r["role"] in ("secretary", "deputy"),
                           joined_on=date.fromisoformat(r["joined_on"]) if r["joined_on"] else None,
@@ -114,22 +115,37 @@ class OutboxStore(Queries):
     ) -> None:
         """Make the round's unsent reminder rows (only ``member_id``'s, if given) match
         ``planned``: insert new ids, move the time of rows still planned, delete planned rows
-        no longer wanted. Rows sent, being sent or dropped, and notices, are never touched."""
+        no longer wanted. Rows sent, being sent or dropped, and notices, are never touched.
+
+        The difference is worked out here, so only what changed is written: planning a round
+        again with nothing changed reads its rows and writes none."""
+        rows = await self._all(
+            "SELECT id, due_at, status FROM outbox WHERE round_id = ? AND kind NOT IN (?, ?)"
+            " AND (CAST(? AS BIGINT) IS NULL OR member_id = ?)",
+            (round_id, Kind.UNREACHABLE.value, NOTICE, member_id, member_id))
+        stored = {r["id"]: (r["due_at"], r["status"]) for r in rows}
+        stamps: dict[datetime, str] = {}  # a round has few distinct moments: format each once
+        inserts, moves = [], []
+        for p in planned:
+            due = stamps.get(p.due_at)
+            if due is None:
+                due = stamps[p.due_at] = ts(p.due_at)
+            found = stored.get(p.id)
+            if found is None:
+                inserts.append((p.id, p.round_id, p.member_id, p.kind.value, p.subject_id, due,
+                                due))
+            elif found[1] == "planned" and found[0] != due:
+                moves.append((due, due, p.id))
+        wanted = {p.id for p in planned}
+        unwanted = [(i,) for i, (_, status) in stored.items()
+                    if status == "planned" and i not in wanted]
         await self._many(
             "INSERT INTO outbox (id, round_id, member_id, kind, subject_id, due_at, wake_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at,"
-            " wake_at = excluded.wake_at"
-            " WHERE outbox.status = 'planned' AND outbox.due_at != excluded.due_at",
-            [(p.id, p.round_id, p.member_id, p.kind.value, p.subject_id, ts(p.due_at),
-              ts(p.due_at)) for p in planned])
-        rows = await self._all(
-            "SELECT id FROM outbox WHERE round_id = ? AND status = 'planned'"
-            " AND kind NOT IN (?, ?) AND (CAST(? AS BIGINT) IS NULL OR member_id = ?)",
-            (round_id, Kind.UNREACHABLE.value, NOTICE, member_id, member_id))
-        wanted = {p.id for p in planned}
-        await self._many("DELETE FROM outbox WHERE id = ? AND status = 'planned'",
-                         [(r["id"],) for r in rows if r["id"] not in wanted])
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", inserts)
+        await self._many(
+            "UPDATE outbox SET due_at = ?, wake_at = ? WHERE id = ? AND status = 'planned'",
+            moves)
+        await self._many("DELETE FROM outbox WHERE id = ? AND status = 'planned'", unwanted)
 
     # ------------------------------------------------------------- sending
 

@@ -44,7 +44,7 @@ async def test_problem_17_database_wal_shm_drafts_and_backups_are_owner_only(
         db = Database(tmp_path / "new" / "tusoi.sqlite3")
         await db.open()
         async with db.transaction():
-            await db.conn.execute("INSERT INTO cells (name, party_committee, place, created_at)"
+            await db.execute("INSERT INTO cells (name, party_committee, place, created_at)"
                                   " VALUES ('A', '', '', '2026-01-01')")
         path = db.path
         assert mode(path.parent) == 0o700

@@ -27,7 +27,7 @@ def imports_of(path: Path) -> set[str]:
 
 def test_core_imports_neither_telegram_nor_storage_nor_handlers() -> None:
     for path in (REPO / "bot").glob("*.py"):
-        assert not imports_of(path) & {"telegram", "storage", "handlers", "aiosqlite"}, path
+        assert not imports_of(path) & {"telegram", "storage", "handlers", "sqlite3"}, path
 
 
 def test_storage_does_not_import_adapters() -> None:

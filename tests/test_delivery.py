@@ -193,7 +193,7 @@ async def test_action_notices_go_at_once_at_night_reminders_wait_for_the_morning
     assert [x.template for x in delivered(core, "sec")] == ["secretary/draft_received"]
     await core.replan(s.round_id)
     async with core.outbox.transaction():  # the digest is due now, in quiet hours
-        await core.db.conn.execute(
+        await core.db.execute(
             "UPDATE outbox SET wake_at = '2026-11-23T00:00:00.000000+00:00' WHERE kind = ?",
             (Kind.DIGEST.value,))
     await core.delivery.sender.run()

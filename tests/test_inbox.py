@@ -35,12 +35,11 @@ async def test_an_update_is_stored_once_and_its_payload_dropped_when_done(tmp_pa
         async with db.transaction():
             await store.mark_done([added[0].id], START)
         assert [r.update_key for r in await store.pending("telegram")] == ["11", "12"]
-        rows = await db.conn.execute_fetchall("SELECT state, payload FROM inbox WHERE id = ?",
-                                              (added[0].id,))
+        rows = await db.fetch_all("SELECT state, payload FROM inbox WHERE id = ?", (added[0].id,))
         assert [tuple(r) for r in rows] == [("done", None)]
         async with db.transaction():
             await store.forget_before(START + timedelta(seconds=1))
-        assert len(await db.conn.execute_fetchall("SELECT id FROM inbox")) == 2
+        assert len(await db.fetch_all("SELECT id FROM inbox")) == 2
     finally:
         await db.close()
 
@@ -64,13 +63,13 @@ async def test_an_update_that_kept_the_bot_from_running_is_set_aside(tmp_path: P
         "entities": [{"type": "bot_command", "offset": 0, "length": 9}]}}
     async with db.transaction():
         await store.add("telegram", [Arrival("500", str(MEMBER), json.dumps(update))], START)
-        await db.conn.execute("UPDATE inbox SET attempts = 3")  # pending at three starts
+        await db.execute("UPDATE inbox SET attempts = 3")  # pending at three starts
     await db.close()
     async with running_bot(tmp_path, FixedClock()) as bot:  # the fourth start
         replies = await bot.text(MEMBER, "/huongdan")  # the bot runs, and in order
         assert "Tôi hỏi từng câu một" in texts(replies)
         assert bot.runs[500] == 0
-        rows = await bot.core.db.conn.execute_fetchall(
+        rows = await bot.core.db.fetch_all(
             "SELECT state, payload FROM inbox WHERE update_key = '500'")
         assert [tuple(r) for r in rows] == [("failed", None)]
 
@@ -90,6 +89,6 @@ async def test_an_update_left_pending_by_the_last_run_is_handled_at_start(tmp_pa
         inbox = bot.app.bot_data["inbox"]
         await inbox.idle()
         await inbox.flush()
-        rows = await bot.core.db.conn.execute_fetchall(
+        rows = await bot.core.db.fetch_all(
             "SELECT state, attempts FROM inbox WHERE update_key = '600'")
         assert [tuple(r) for r in rows] == [("done", 1)]

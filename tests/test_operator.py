@@ -207,7 +207,7 @@ def test_problem_16_help_and_errors_are_vietnamese_and_help_is_light(tmp_path: P
     env.pop("TUSOI_TELEGRAM_TOKEN", None)
     probe = ("import sys, handlers.cli as c\n"
              "try:\n    c.main(['round', 'open', '--help'])\nexcept SystemExit:\n    pass\n"
-             "heavy = {'openpyxl', 'docxtpl', 'docx', 'telegram', 'aiosqlite', 'jinja2'}\n"
+             "heavy = {'openpyxl', 'docxtpl', 'docx', 'telegram', 'jinja2'}\n"
              "print('LOADED', sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n")
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,

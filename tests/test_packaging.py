@@ -52,7 +52,7 @@ def test_problem_18_a_non_editable_install_runs_the_console_demo_elsewhere(tmp_p
                        cwd=tmp_path).stdout.strip())
     run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
         "--no-index", wheel, cwd=tmp_path)
-    # The libraries (telegram, aiosqlite, docxtpl…) come from the test environment; its
+    # The libraries (telegram, docxtpl…) come from the test environment; its
     # editable tusoi is not seen, because a .pth line adds a folder without reading its .pth.
     (purelib / "borrowed-libraries.pth").write_text(sysconfig.get_path("purelib") + "\n")
 

@@ -32,7 +32,7 @@ async def link_all(core: Core, s: Seed) -> None:
 
 async def sql(core: Core, statement: str, *params: object) -> None:
     async with core.db.transaction():
-        await core.db.conn.execute(statement, params)
+        await core.db.execute(statement, params)
 
 
 async def submit(core: Core, round_id: int, member_id: int) -> None:
@@ -156,8 +156,7 @@ async def test_quiet_hours_hold_everything_until_morning(
 ) -> None:
     clock.current = at_local(date(2026, 11, 23), time(22, 15))  # the round opens late at night
     async with core.db.transaction():
-        await core.db.conn.execute("UPDATE rounds SET created_at = ?",
-                                   (clock.current.isoformat(),))
+        await core.db.execute("UPDATE rounds SET created_at = ?", (clock.current.isoformat(),))
     await core.replan(seeded.round_id)
     send = sender(core, bot)
     assert (await send.run()).sent == 0

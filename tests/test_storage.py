@@ -29,10 +29,9 @@ async def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> N
     await db.open()
     latest = len(migration_files())
     assert await db.schema_version() == latest
-    async with db.conn.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0] == "wal"
-    async with db.conn.execute("PRAGMA synchronous") as cur:
-        assert (await cur.fetchone())[0] == 2  # FULL
+    async with db.transaction():  # the writer's settings
+        assert (await db.fetch_one("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.fetch_one("PRAGMA synchronous"))[0] == 2  # FULL
     await db.close()
     again = Database(path)
     await again.open()  # a second start applies nothing and loses nothing

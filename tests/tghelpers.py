@@ -102,8 +102,7 @@ class TgBot:
 
     async def count(self, table: str) -> int:
         """Rows in ``table`` (answers, answer_history, accounts…), read with plain SQL."""
-        async with self.core.db.conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
-            row = await cur.fetchone()
+        row = await self.core.db.fetch_one(f"SELECT COUNT(*) FROM {table}")
         return int(row[0]) if row else 0
 
 
