@@ -324,7 +324,11 @@ class Database:
 
     async def _begin(self) -> _Group:
         writer = self._require(self._writer)
-        await self._in_thread(lambda: writer.execute("BEGIN IMMEDIATE"))
+        # Once BEGIN has run, the group exists, even if the task that began it is cancelled
+        # meanwhile: the next transaction joins it instead of beginning another.
+        future = self._submit(lambda: writer.execute("BEGIN IMMEDIATE"))
+        cancelled = await self._settle(future)
+        future.result()  # BEGIN's own error, e.g. another process kept the write lock
         group = _Group(asyncio.get_running_loop().create_future(), number=next(self._groups))
         self._group = group
         if self.group_commit:
@@ -333,6 +337,8 @@ class Database:
             task = asyncio.create_task(self._commit_in_turn(group), name="sqlite:commit")
             self._committers.add(task)
             task.add_done_callback(self._committers.discard)
+        if cancelled:
+            raise asyncio.CancelledError
         return group
 
     async def _commit_in_turn(self, group: _Group) -> None:
