@@ -130,7 +130,10 @@ def collective_due(calendar: WorkCalendar, settings: Settings, meeting: date) ->
         return None
 
 
-def build_core(settings: Settings, clock: Clock | None = None) -> Core:
+def build_core(settings: Settings, clock: Clock | None = None, *,
+               database: Engine | None = None) -> Core:
+    """Everything the channels share. ``database`` replaces the one ``settings`` describes
+    (benchmarks compare the engine's options on the same traffic)."""
     clock = clock or SystemClock()
     checklist_path = settings.data_path(settings.review.checklist)
     checklist, form = load_packs(checklist_path, settings.data_path(settings.review.form))
@@ -147,8 +150,9 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         settings.data_path(settings.calendar.file),
         saturday_is_workday=settings.calendar.saturday_is_workday,
     )
-    db = open_engine(settings.storage.url, sqlite_default=settings.database.path,
-                     durable=settings.database.durable, pool_size=settings.storage.pool_size)
+    db = database or open_engine(
+        settings.storage.url, sqlite_default=settings.database.path,
+        durable=settings.database.durable, pool_size=settings.storage.pool_size)
     store = SqliteStore(db)
     outbox = OutboxStore(db)
     invites = settings.invites

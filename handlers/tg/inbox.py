@@ -30,10 +30,11 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, BaseUpdateProcessor
 
@@ -44,6 +45,22 @@ from handlers.wiring import Core
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+READ_TIMEOUT = 5.0  # seconds beyond the long poll's own timeout, as PTB's get_updates allows
+JSONDict = dict[str, Any]
+# ``fetch_updates`` asks for getUpdates through ``do_api_request`` on purpose (it wants the
+# JSON, not PTB's objects); PTB would say "use Bot.getUpdates" at every poll.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
+
+
+async def fetch_updates(bot: Bot, offset: int | None, timeout: int) -> list[JSONDict]:
+    """``getUpdates`` as Telegram answers it: the JSON, not yet turned into PTB objects (the
+    inbox stores it as it came)."""
+    result = await bot.do_api_request(
+        "getUpdates",
+        api_kwargs={"offset": offset, "timeout": timeout,
+                    "allowed_updates": list(Update.ALL_TYPES)},
+        read_timeout=READ_TIMEOUT + timeout)
+    return list(result) if isinstance(result, list) else []
 
 
 def chat_key(update: object) -> str:
@@ -146,12 +163,22 @@ class Inbox:
 
     # ------------------------------------------------------------------ storing
 
-    async def accept(self, updates: list[Update]) -> int:
-        """Store a batch (committed before this returns) and queue what is new; returns how
-        many were new. The caller confirms the batch to Telegram only after this."""
-        return await self.inbox.accept([
-            Received(str(u.update_id), chat_key(u),
-                     json.dumps(u.to_dict(), ensure_ascii=False), u) for u in updates])
+    async def accept(self, raw: Sequence[JSONDict]) -> int:
+        """Store a batch of updates as Telegram sent them (committed before this returns) and
+        queue what is new; returns how many were new. The caller confirms the batch to
+        Telegram only after this. The JSON is stored as it came: turning PTB's objects back
+        into JSON cost more than handling the update (``bench/bench_levers.py``). An update
+        PTB cannot read raises here, before anything is stored or confirmed, as PTB's own
+        ``get_updates`` would."""
+        if self.app is None:
+            raise RuntimeError("Inbox.start first")
+        batch = []
+        for data in raw:
+            update = Update.de_json(data, self.app.bot)
+            batch.append(Received(str(update.update_id), chat_key(update),
+                                  json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                                  update))
+        return await self.inbox.accept(batch)
 
     def _decode(self, payload: str) -> Update:
         if self.app is None:
@@ -187,11 +214,10 @@ class Inbox:
                 if not webhook_off:  # polling and a webhook exclude each other
                     await bot.delete_webhook(drop_pending_updates=False)
                     webhook_off = True
-                updates = await bot.get_updates(offset=offset, timeout=timeout,
-                                                allowed_updates=Update.ALL_TYPES)
+                updates = await fetch_updates(bot, offset, timeout)
                 if updates:
-                    await self.accept(list(updates))
-                    offset = updates[-1].update_id + 1  # confirmed by the next getUpdates
+                    await self.accept(updates)
+                    offset = int(updates[-1]["update_id"]) + 1  # confirmed by the next poll
                 failures = 0
             except asyncio.CancelledError:
                 raise

@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.screens import Action, DeskAction, Document, Incoming, Press, Screen
 from bot.text import clean_text
-from handlers.tg.send import CHANNEL, decode_press, deliver, patiently
+from handlers.tg.send import CHANNEL, decode_press, deliver, patiently, remove_buttons
 from handlers.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         s.ack for s in screens
     ):
         try:  # old buttons disappear once used, so they cannot be pressed again by mistake
-            await pressed.edit_reply_markup(reply_markup=None)
+            await remove_buttons(context.bot, pressed)
         except TelegramError:
             pass  # cosmetic: the message may be gone or too old to edit
     chat_id = pressed.chat_id if pressed is not None else query.from_user.id

@@ -16,8 +16,9 @@ import asyncio
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit, ParseMode
@@ -173,14 +174,44 @@ def keyboard(renderer: Renderer, screen: Screen) -> InlineKeyboardMarkup | None:
     ])
 
 
+def keyboard_json(renderer: Renderer, screen: Screen) -> dict[str, Any] | None:
+    """The same keyboard as ``keyboard``, as the Bot API's JSON."""
+    if not screen.buttons:
+        return None
+    return {"inline_keyboard": [
+        [{"text": renderer.label(b), "callback_data": encode_press(b)} for b in row]
+        for row in screen.buttons
+    ]}
+
+
+# ``call`` uses ``do_api_request`` for methods PTB also has typed versions of (see there);
+# PTB would say "use Bot.send_message" at every call.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'")
+
+
+async def call(bot: Bot, method: str, params: dict[str, Any]) -> None:
+    """A Bot API call whose answer is not read. PTB's typed methods turn the message Telegram
+    sends back into objects, which took a quarter of the bot's time per update on replies
+    nobody reads (``bench/bench_levers.py``); errors are raised the same way."""
+    await bot.do_api_request(method, api_kwargs={k: v for k, v in params.items()
+                                                 if v is not None})
+
+
+async def remove_buttons(bot: Bot, message: Message) -> None:
+    """Take the inline keyboard off a message the bot sent."""
+    await call(bot, "editMessageReplyMarkup",
+               {"chat_id": message.chat_id, "message_id": message.message_id})
+
+
 async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
                       delays: Sequence[float] = RETRY_DELAYS,
                       on_part: Callable[[], None] | None = None) -> None:
     """Every part of ``screen`` to ``chat_id``; raises if a part finally failed.
     ``on_part`` is told each part Telegram took."""
     text = renderer.html(screen, CHANNEL)
-    markup = keyboard(renderer, screen)
     if screen.document is not None:
+        markup = keyboard(renderer, screen)
         document = screen.document
         caption, *rest = html_chunks(text, MessageLimit.CAPTION_LENGTH) if text else [""]
         send = bot.send_photo if document.picture else bot.send_document
@@ -193,11 +224,12 @@ async def send_screen(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen
         pieces = html_chunks("\n".join(rest), MessageLimit.MAX_TEXT_LENGTH) if rest else []
     else:
         pieces = html_chunks(text, MessageLimit.MAX_TEXT_LENGTH)
+    buttons = keyboard_json(renderer, screen)
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
-        await patiently(functools.partial(bot.send_message, chat_id, piece,
-                                          parse_mode=ParseMode.HTML,
-                                          reply_markup=markup if last else None), delays)
+        await patiently(functools.partial(call, bot, "sendMessage", {
+            "chat_id": chat_id, "text": piece, "parse_mode": ParseMode.HTML.value,
+            "reply_markup": buttons if last else None}), delays)
         if on_part is not None:
             on_part()
 
@@ -233,8 +265,9 @@ async def _reply(bot: Bot, chat_id: int, renderer: Renderer, screen: Screen,
                  pressed: Message | None, delays: Sequence[float]) -> None:
     if screen.ack and pressed is not None:
         try:
-            await patiently(lambda: pressed.edit_text(
-                renderer.html(screen, CHANNEL), parse_mode=ParseMode.HTML, reply_markup=None),
+            await patiently(functools.partial(call, bot, "editMessageText", {
+                "chat_id": pressed.chat_id, "message_id": pressed.message_id,
+                "text": renderer.html(screen, CHANNEL), "parse_mode": ParseMode.HTML.value}),
                 delays)
             return
         except BadRequest as exc:  # too old, deleted, or the same text: say it anew
