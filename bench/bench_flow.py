@@ -38,7 +38,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import telegram
 from telegram import Update
 from telegram.ext import Application
@@ -526,8 +525,8 @@ def report(args: argparse.Namespace, workdir: Path, run: Run, fake: FakeBotApi,
         f"  date            {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"  machine         {os.cpu_count()} CPUs ({cpu_model()}), {platform.platform()}",
         (f"  python          {platform.python_version()} ({platform.python_implementation()}),"
-         f" python-telegram-bot {telegram.__version__}, aiosqlite {aiosqlite.__version__},"
-         f" SQLite {sqlite3.sqlite_version}"),
+         f" python-telegram-bot {telegram.__version__}, SQLite {sqlite3.sqlite_version}"
+         " (the sqlite3 module)"),
         f"  database        {workdir} — {filesystem(workdir)}; WAL, synchronous=FULL",
         "",
         "flow (real Application, in-process fake Bot API, durable commits)",

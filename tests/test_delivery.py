@@ -174,7 +174,7 @@ async def test_a_channel_that_stops_waits_for_its_sends_and_leaves_the_rest_plan
     await stop
     await run
     assert len(sent) == 1
-    rows = await core.db.conn.execute_fetchall(
+    rows = await core.db.fetch_all(
         "SELECT status, attempts FROM outbox WHERE kind = 'notice' ORDER BY status")
     assert [tuple(r) for r in rows] == [("planned", 0), ("sent", 1)]
 

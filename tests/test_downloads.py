@@ -43,7 +43,7 @@ async def test_a_link_is_bound_to_one_version_and_only_its_hash_is_stored(
     token = issued.url.rsplit("/", 1)[1]
     assert issued.url == f"https://tusoi.example.vn/d/{token}" and len(token) == 43
     assert issued.preview_url is None and issued.facts["max_downloads"] == 2
-    rows = await core.db.conn.execute_fetchall("SELECT token_hash, version, content FROM downloads")
+    rows = await core.db.fetch_all("SELECT token_hash, version, content FROM downloads")
     assert [tuple(r) for r in rows] == [(token_hash(token), 1, None)]
 
     first = await made.open(token, ("docx", "file"))
@@ -51,7 +51,7 @@ async def test_a_link_is_bound_to_one_version_and_only_its_hash_is_stored(
     assert await made.open(token, ("preview",)) is None  # a link of another kind
     assert (await made.open(token, ("docx",))) is not None
     assert await made.open(token, ("docx",)) is None  # used up
-    log = await core.db.conn.execute_fetchall("SELECT actor_id, action, target_id FROM access_log")
+    log = await core.db.fetch_all("SELECT actor_id, action, target_id FROM access_log")
     assert [tuple(r) for r in log] == [(seeded.member_id, "download", seeded.member_id)] * 2
 
 
@@ -67,11 +67,11 @@ async def test_a_file_that_is_no_submission_is_kept_only_until_its_link_ends(
     clock.advance(minutes=11)
     assert await made.open(token, ("docx", "file")) is None
     await made.wipe()
-    rows = await core.db.conn.execute_fetchall("SELECT content FROM downloads")
+    rows = await core.db.fetch_all("SELECT content FROM downloads")
     assert [tuple(r) for r in rows] == [(None,)]
     clock.advance(days=31)
     await made.wipe()
-    assert list(await core.db.conn.execute_fetchall("SELECT * FROM downloads")) == []
+    assert list(await core.db.fetch_all("SELECT * FROM downloads")) == []
 
 
 def test_content_disposition_carries_the_vietnamese_name() -> None:

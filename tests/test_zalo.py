@@ -41,7 +41,7 @@ async def test_a_zalo_member_links_by_typing_and_answers_by_number(tmp_path: Pat
         assert "Đã chọn: Có biểu hiện ở mức độ nhẹ" in shown and "Hỏi thêm" in shown
         shown = await h.say(user, "quay lại")
         assert "Biểu hiện 1.1" in shown
-        rows = await h.core.db.conn.execute_fetchall(
+        rows = await h.core.db.fetch_all(
             "SELECT channel, external_id FROM accounts WHERE member_id = ?", (h.seed.member_id,))
         assert [tuple(r) for r in rows] == [("zalo", user)]
 
@@ -186,7 +186,7 @@ async def test_the_draft_arrives_as_a_one_time_link_and_tai_lai_gives_a_new_one(
         [url] = LINK.findall(shown)
         assert url.startswith(h.base) and "dùng được 2 lần" in shown and "tải lại" in shown
         token = url.rsplit("/", 1)[1]
-        stored = await h.core.db.conn.execute_fetchall("SELECT token_hash, review_id, version"
+        stored = await h.core.db.fetch_all("SELECT token_hash, review_id, version"
                                                        " FROM downloads")
         assert [tuple(r)[1:] for r in stored] == [(await review_id(h), 1)]
         assert token not in str([tuple(r) for r in stored])  # only the hash is kept
@@ -204,7 +204,7 @@ async def test_the_draft_arrives_as_a_one_time_link_and_tai_lai_gives_a_new_one(
         assert (await fetch(url)).status_code == 200
         used_up = await fetch(url)  # the third download: the limit is 2
         assert used_up.status_code == 404 and "tải lại" in used_up.text
-        log = await h.core.db.conn.execute_fetchall(
+        log = await h.core.db.fetch_all(
             "SELECT actor_id, action, target_id FROM access_log WHERE action = 'download'")
         assert [tuple(r) for r in log] == [(h.seed.member_id, "download", h.seed.member_id)] * 2
 
@@ -238,7 +238,7 @@ async def test_a_guessed_expired_or_used_up_link_gets_the_same_page(tmp_path: Pa
         assert "gõ <b>tải lại</b>" in answers["used"].text
         assert (await fetch(live)).status_code == 200
         # The bytes of the expired link's copy are gone; only hashes and counts remain.
-        rows = await h.core.db.conn.execute_fetchall("SELECT COUNT(*) FROM downloads"
+        rows = await h.core.db.fetch_all("SELECT COUNT(*) FROM downloads"
                                                      " WHERE content IS NOT NULL")
         assert next(iter(rows))[0] == 0
         # Similar timing: the three dead links take the same path (one hash, one update).
@@ -272,7 +272,7 @@ async def test_with_libreoffice_a_picture_of_page_one_is_sent_and_fetched_by_zal
         assert "Trang 1" in photo.text
         again = await fetch(photo.photo_url)
         assert again.status_code == 200 and again.headers["cache-control"] == "no-store"
-        log = await h.core.db.conn.execute_fetchall(
+        log = await h.core.db.fetch_all(
             "SELECT action FROM access_log WHERE action = 'preview'")
         assert len(list(log)) == 2  # Zalo's fetch and ours
 
@@ -402,7 +402,7 @@ async def test_outbox_messages_zalo_keeps_refusing_are_retried_within_bounds_the
         assert await h.count("accounts", f"external_id = '{lead}' AND unreachable_at IS NOT NULL") == 1
         assert "Lê Văn Cường: " in (tracker := await h.say(sec, "/chibo")) and "đã chặn bot" in tracker
         assert len(told("Trần Thị Bình")) == len(told("Lê Văn Cường")) == 1
-        rows = await h.core.db.conn.execute_fetchall(
+        rows = await h.core.db.fetch_all(
             "SELECT member_id, status, attempts, note FROM outbox WHERE kind = 'notice'"
             " ORDER BY member_id")
         assert [tuple(r)[:3] for r in rows] == [(h.seed.member_id, "failed", 3),

@@ -73,7 +73,7 @@ class ZaloBotHarness:
         return "\n---\n".join(await self.settle(self.fake.user_text(user, text, **kwargs)))
 
     async def count(self, table: str, where: str = "1") -> int:
-        rows = await self.core.db.conn.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE {where}")
+        rows = await self.core.db.fetch_all(f"SELECT COUNT(*) FROM {table} WHERE {where}")
         return int(next(iter(rows))[0])
 
 
