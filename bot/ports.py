@@ -196,7 +196,14 @@ class Decisions(Protocol):
 
 
 class Tracking(Protocol):
-    async def progress(self, cell_id: int, round_id: int) -> list[MemberProgress]: ...
+    """The desk's view of a cell: each read is one query, whatever the cell's size."""
+
+    async def progress(self, cell_id: int, round_id: int,
+                       member_id: int | None = None) -> list[MemberProgress]: ...
+    async def round_answers(self, round_id: int,
+                            member_id: int | None = None) -> dict[int, dict[str, Answer]]: ...
+    async def round_review_items(self, round_id: int,
+                                 member_id: int | None = None) -> dict[int, list[ReviewItem]]: ...
 
 
 class OfficerPrompts(Protocol):

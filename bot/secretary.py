@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,7 +21,9 @@ from bot.access import may_manage
 from bot.bundle import BundleMember, build_bundle, proposal_inputs, review_facts
 from bot.delivery import Notice, NoticeQueue
 from bot.errors import DeskNoRound, NoSuchMember, NotOfficer
-from bot.models import Category, Member, MemberProgress, Round, Standing, is_officer
+from bot.models import (
+    Answer, Category, Member, MemberProgress, ReviewItem, Round, Standing, is_officer,
+)
 from bot.operations import Operations
 from bot.ports import Clock, DeskStore
 from bot.proposal import propose
@@ -32,7 +34,7 @@ from bot.rules import REVIEWED
 from bot.screens import (
     CELL_WIDE, Button, DeskAction, Document, Press, Screen, SubmissionRef, desk_press,
 )
-from bot.state import Forms, steps_for
+from bot.state import Forms, own_questions, steps_from
 from bot.text import clean_text
 from bot.words import Words
 
@@ -253,15 +255,28 @@ class Desk:
 
     # ----------------------------------------------------------------- views
 
-    async def _line(self, line: MemberProgress, round_: Round) -> dict[str, Any]:
+    async def _lines(self, actor: Member, round_: Round,
+                     member_id: int | None = None) -> list[dict[str, Any]]:
+        """The tracker's lines (only ``member_id``'s, for a card), in four queries however
+        large the cell: the members, every answer, every own point, the collective ones."""
+        progress = await self.store.progress(actor.cell_id, round_.id, member_id)
+        answers = await self.store.round_answers(round_.id, member_id)
+        items = await self.store.round_review_items(round_.id, member_id)
+        collective = (await self.store.collective_shortcomings(round_.id)
+                      if any(x.member.is_leader for x in progress) else [])
+        return [self._line(x, round_, answers.get(x.review.id, {}) if x.review else {},
+                           items.get(x.member.id, []), collective) for x in progress]
+
+    def _line(self, line: MemberProgress, round_: Round, answers: Mapping[str, Answer],
+              items: Sequence[ReviewItem], collective: Sequence[ReviewItem]) -> dict[str, Any]:
         status = self.forms.eligibility(line.member, round_)
         if not status.reviewed:
             return {"id": line.member.id, "name": line.member.full_name,
                     "status": "not_reviewed", "reason": status.reason,
                     "until": status.until, "answered": 0, "total": 0,
                     "unreachable": False, "version": 0}
-        answers = await self.store.answers(line.review.id) if line.review else {}
-        steps = await steps_for(self.store, self.forms, self.words, line.member, round_, answers)
+        extra = own_questions(self.forms, self.words, line.member, round_, items, collective)
+        steps = steps_from(self.forms, line.member, round_, answers, extra)
         answered = len(steps) - flow.remaining(steps, answers)
         return {"id": line.member.id, "name": line.member.full_name,
                 "status": status_of(line), "answered": answered, "total": len(steps),
@@ -271,8 +286,7 @@ class Desk:
     async def _tracker(self, actor: Member, round_: Round | None) -> list[Screen]:
         if round_ is None:
             raise DeskNoRound()
-        lines = [await self._line(x, round_)
-                 for x in await self.store.progress(actor.cell_id, round_.id)]
+        lines = await self._lines(actor, round_)
         counts: dict[str, int] = {}
         for line in lines:
             counts[line["status"]] = counts.get(line["status"], 0) + 1
@@ -291,9 +305,7 @@ class Desk:
     async def _card(self, actor: Member, target: Member, round_: Round | None) -> list[Screen]:
         line = None
         if round_ is not None:
-            found = next((x for x in await self.store.progress(actor.cell_id, round_.id)
-                          if x.member.id == target.id), None)
-            line = await self._line(found, round_) if found is not None else None
+            line = next(iter(await self._lines(actor, round_, target.id)), None)
         status = line["status"] if line else "no_round"
         rows: list[tuple[Button, ...]] = []
         if status not in DONE and status not in ("not_linked", "not_reviewed") and round_:
@@ -427,8 +439,8 @@ class Desk:
         """Nudge one member, or every unfinished one. Says only what is due and when."""
         if round_ is None:
             raise DeskNoRound()
-        lines = await self.store.progress(actor.cell_id, round_.id)
-        chosen = [x for x in lines if target is None or x.member.id == target.id]
+        chosen = await self.store.progress(actor.cell_id, round_.id,
+                                           target.id if target is not None else None)
         reminded: list[str] = []
         unlinked: list[str] = []
         for line in chosen:
@@ -547,11 +559,17 @@ class Desk:
         if cell is None or rules is None:
             raise RuntimeError("the bundle needs the officer's cell and the classification rules")
         members, drafts = [], []
-        for line in await self.store.progress(actor.cell_id, round_.id):
+        progress = await self.store.progress(actor.cell_id, round_.id)
+        every_answer = await self.store.round_answers(round_.id)
+        every_item = await self.store.round_review_items(round_.id)
+        collective = (await self.store.collective_shortcomings(round_.id)
+                      if any(x.member.is_leader for x in progress) else [])
+        for line in progress:
             review = line.review
-            answers = await self.store.answers(review.id) if review else {}
-            steps = await steps_for(self.store, self.forms, self.words, line.member, round_,
-                                    answers)
+            answers = every_answer.get(review.id, {}) if review else {}
+            steps = steps_from(self.forms, line.member, round_, answers, own_questions(
+                self.forms, self.words, line.member, round_, every_item.get(line.member.id, []),
+                collective))
             facts = review_facts(steps, answers)
             status = status_of(line)
             eligible = self.forms.eligibility(line.member, round_)

@@ -18,7 +18,7 @@ from bot import flow
 from bot.checklist import Option, Pack, PackError, Problem, Question
 from bot.errors import NoOpenRound, NotReviewed
 from bot.flow import Step
-from bot.models import Answer, Category, Member, Review, Round
+from bot.models import Answer, Category, Member, Review, ReviewItem, Round
 from bot.ports import LoadStore, OwnPoints
 from bot.rules import REVIEWED, Eligibility, RuleBook, Rules, eligibility
 from bot.words import Words
@@ -152,9 +152,19 @@ class ReviewState:
 async def replacements(store: OwnPoints, forms: Forms, words: Words, member: Member,
                        round_: Round) -> dict[str, list[Question]]:
     """The member's own questions for sections III, IV and V, if there are any."""
-    by_slot = {q.feeds: q for q in forms.form_for(round_, member).questions()}
     items = await store.review_items(round_.id, member.id)
     collective = await store.collective_shortcomings(round_.id) if member.is_leader else []
+    return own_questions(forms, words, member, round_, items, collective)
+
+
+def own_questions(forms: Forms, words: Words, member: Member, round_: Round,
+                  items: Sequence[ReviewItem],
+                  collective: Sequence[ReviewItem]) -> dict[str, list[Question]]:
+    """``replacements`` from points already read: the member's own ``items`` and the round's
+    ``collective`` shortcomings (used only if the member is a leader)."""
+    if not member.is_leader:
+        collective = ()
+    by_slot = {q.feeds: q for q in forms.form_for(round_, member).questions()}
     dynamic = words.dynamic
     result: dict[str, list[Question]] = {}
 
@@ -192,10 +202,16 @@ async def replacements(store: OwnPoints, forms: Forms, words: Words, member: Mem
 async def steps_for(store: OwnPoints, forms: Forms, words: Words, member: Member,
                     round_: Round, answers: Mapping[str, Answer]) -> list[Step]:
     """The member's questions in this round, as their answers shape them."""
+    return steps_from(forms, member, round_, answers,
+                      await replacements(store, forms, words, member, round_))
+
+
+def steps_from(forms: Forms, member: Member, round_: Round, answers: Mapping[str, Answer],
+               extra: dict[str, list[Question]]) -> list[Step]:
+    """``steps_for`` with the member's own questions already worked out (``own_questions``)."""
     return flow.build_steps(
         forms.checklist, forms.form_for(round_, member), is_leader=member.is_leader,
-        answers=answers,
-        replacements=await replacements(store, forms, words, member, round_))
+        answers=answers, replacements=extra)
 
 
 async def state_of(store: OwnPoints, forms: Forms, words: Words, member: Member, round_: Round,

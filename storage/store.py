@@ -500,24 +500,55 @@ class SqliteStore(CommitteeQueries):
 
     # ------------------------------------------------------------- the secretary's side
 
-    async def progress(self, cell_id: int, round_id: int) -> list[MemberProgress]:
-        """Every active member of the cell with their link, review and answer count."""
+    async def progress(self, cell_id: int, round_id: int,
+                       member_id: int | None = None) -> list[MemberProgress]:
+        """Every active member of the cell (only ``member_id``, if given) with their link,
+        review and answer count: one query, however large the cell."""
         rows = await self._all(
             "SELECT m.*,"
             " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id) AS linked,"
             " EXISTS (SELECT 1 FROM accounts a WHERE a.member_id = m.id"
-            "  AND a.unreachable_at IS NULL) AS reachable,"
-            " r.id AS review_id,"
+            "  AND a.unreachable_at IS NULL) AS reachable, "
+            + ", ".join(f"r.{c} AS v_{c}" for c in _REVIEW_COLUMNS) + ","
             " (SELECT COUNT(*) FROM answers x WHERE x.review_id = r.id AND x.skipped = 0) AS answered"
             " FROM members m LEFT JOIN reviews r ON r.member_id = m.id AND r.round_id = ?"
-            " WHERE m.cell_id = ? AND m.active = 1",
-            (round_id, cell_id),
+            " WHERE m.cell_id = ? AND m.active = 1 AND (CAST(? AS BIGINT) IS NULL OR m.id = ?)",
+            (round_id, cell_id, member_id, member_id),
         )
-        result = []
-        for row in sorted(rows, key=lambda r: _by_name(r["full_name"], r["id"])):
-            review = await self.review(row["review_id"]) if row["review_id"] else None
-            result.append(MemberProgress(_member(row), bool(row["linked"]), bool(row["reachable"]),
-                                         review, int(row["answered"] or 0)))
+        return [MemberProgress(_member(row), bool(row["linked"]), bool(row["reachable"]),
+                               _review(row, "v_") if row["v_id"] is not None else None,
+                               int(row["answered"] or 0))
+                for row in sorted(rows, key=lambda r: _by_name(r["full_name"], r["id"]))]
+
+    async def round_answers(self, round_id: int,
+                            member_id: int | None = None) -> dict[int, dict[str, Answer]]:
+        """The answers of every review of the round (only ``member_id``'s, if given), by
+        review id: one query for a whole tracker."""
+        rows = await self._all(
+            "SELECT a.review_id, a.qid, a.value, a.skipped, a.vague, a.updated_at, a.prefilled"
+            " FROM answers a JOIN reviews r ON r.id = a.review_id"
+            " WHERE r.round_id = ? AND (CAST(? AS BIGINT) IS NULL OR r.member_id = ?)",
+            (round_id, member_id, member_id),
+        )
+        result: dict[int, dict[str, Answer]] = {}
+        for r in rows:
+            result.setdefault(r["review_id"], {})[r["qid"]] = Answer(
+                r["qid"], r["value"], bool(r["skipped"]), bool(r["vague"]),
+                datetime.fromisoformat(r["updated_at"]), bool(r["prefilled"]))
+        return result
+
+    async def round_review_items(self, round_id: int,
+                                 member_id: int | None = None) -> dict[int, list[ReviewItem]]:
+        """Every member's own points in the round (only ``member_id``'s, if given), by member
+        id, each list in the order ``review_items`` gives: one query for a whole tracker."""
+        rows = await self._all(
+            "SELECT member_id, id, kind, text FROM review_items"
+            " WHERE round_id = ? AND (CAST(? AS BIGINT) IS NULL OR member_id = ?) ORDER BY id",
+            (round_id, member_id, member_id),
+        )
+        result: dict[int, list[ReviewItem]] = {}
+        for r in rows:
+            result.setdefault(r["member_id"], []).append(ReviewItem(r["id"], r["kind"], r["text"]))
         return result
 
     async def set_decision(

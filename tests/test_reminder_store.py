@@ -7,6 +7,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, time, timedelta
+from typing import cast
 
 import pytest
 from telegram.ext import AIORateLimiter, ExtBot
@@ -15,6 +16,7 @@ from bot.delivery import Sender, SenderSettings
 from bot.reminders import Kind, at_local, parse_clock
 from handlers.tg.transport import TelegramTransport
 from handlers.wiring import Core
+from storage.db import Database
 from tests.conftest import FixedClock, Seed, seed
 from tests.fakebotapi import FakeBotApi
 
@@ -71,6 +73,28 @@ async def test_replan_is_idempotent_and_keeps_sent_rows_when_the_meeting_moves(
     assert nudge not in after  # the old date's nudge is gone ...
     assert after[f"r{seeded.round_id}:m{seeded.member_id}:due_day:2026-12-14"] == "planned"
     assert await core.replan(seeded.round_id) == await core.replan(seeded.round_id)
+
+
+async def test_replanning_with_nothing_changed_writes_nothing_and_one_member_reads_only_theirs(
+    core: Core, seeded: Seed
+) -> None:
+    """Issue 10: a start re-plans every open round; with nothing changed that must cost reads
+    only. Re-planning one member (who links, or writes again after blocking the bot) reads
+    that member's rows, not the round's."""
+    db = cast(Database, core.db)
+    planned = await core.replan(seeded.round_id)
+    assert planned > 0
+    with db.counting() as seen:
+        assert await core.replan(seeded.round_id) == planned
+    assert [q for q in seen if not q.lstrip().upper().startswith("SELECT")] == []
+    member = await core.store.member(seeded.member_id)
+    assert member is not None
+    before = await core.outbox.statuses()
+    with db.counting() as seen:
+        assert await core.replan_member(member) > 0
+    assert await core.outbox.statuses() == before
+    reads = [q for q in seen if "FROM outbox" in q or "FROM rounds r JOIN members" in q]
+    assert len(reads) == 2 and all(f"= {seeded.member_id}" in q for q in reads), reads
 
 
 async def test_members_who_submitted_get_no_member_reminders(core: Core, seeded: Seed) -> None:

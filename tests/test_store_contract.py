@@ -349,6 +349,19 @@ async def test_the_secretarys_side(core: Core, clock: FixedClock) -> None:
     items = await store.review_items(round_id, member)
     assert (items[0].id, items[0].kind, items[0].text) == (item, "suggestion", "Giải trình")
     assert [i.kind for i in items] == ["suggestion", "carryover"]
+    # The tracker's reads, one query each: one member's line, every answer, every point.
+    [line] = await store.progress(cell, round_id, member)
+    assert line.member.id == member and line.review == by_id[member].review
+    assert await store.progress(cell, round_id, 10_000) == []
+    answers = await store.round_answers(round_id)
+    assert answers == {review.id: await store.answers(review.id)}
+    assert set(answers[review.id]) == {"1.1", "1.2"} and answers[review.id]["1.2"].skipped
+    assert await store.round_answers(round_id, leader) == {}
+    assert await store.round_answers(round_id, member) == answers
+    every = await store.round_review_items(round_id)
+    assert every == {member: items}
+    assert await store.round_review_items(round_id, member) == every
+    assert await store.round_review_items(round_id, leader) == {}
     assert [(i.id, i.text) for i in await store.collective_shortcomings(round_id)] == [
         (short, "Sinh hoạt chưa đều")]
     assert await store.officer_prompt(secretary) is None
