@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined
+from jinja2 import StrictUndefined
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -40,7 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot import flow
 from bot.compose import VIETNAM
 from bot.config import ROOT
-from bot.draft import clean_line
+from bot.draft import CompiledOnce, clean_line
 from bot.flow import Step
 from bot.models import Answer, Cell
 from bot.partb import part_b
@@ -239,13 +239,12 @@ def _header(
     }
 
 
-def _environment() -> Environment:
-    return Environment(autoescape=True, undefined=StrictUndefined)
+_ENVIRONMENT = CompiledOnce(autoescape=True, undefined=StrictUndefined)  # compiled once
 
 
 def _render(template: Path, context: Mapping[str, Any]) -> bytes:
     document = DocxTemplate(template)
-    document.render(context, jinja_env=_environment(), autoescape=True)
+    document.render(context, jinja_env=_ENVIRONMENT, autoescape=True)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -15,12 +15,12 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 from jinja2.exceptions import UndefinedError
 
 TEMPLATE_2023 = (
@@ -301,10 +301,37 @@ def _prepare_2025(context: Mapping[str, Any]) -> dict[str, Any]:
     return prepared
 
 
+class CompiledOnce(Environment):
+    """A Jinja environment that compiles each template source once. docxtpl hands it the
+    document's whole XML at every render (``from_string``); compiling that XML was most of the
+    cost of a draft. Templates are immutable, so one compiled template serves every render,
+    on any thread."""
+
+    KEEP = 64  # distinct sources kept (a few per document template)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._compiled: dict[str, Template] = {}
+
+    def from_string(self, source: str | Any, globals: MutableMapping[str, Any] | None = None,
+                    template_class: type[Template] | None = None) -> Template:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        found = self._compiled.get(source)
+        if found is None:
+            if len(self._compiled) >= self.KEEP:
+                self._compiled.clear()
+            found = self._compiled[source] = super().from_string(source)
+        return found
+
+
 def _environment() -> Environment:
-    env = Environment(autoescape=True, undefined=StrictUndefined)
+    env = CompiledOnce(autoescape=True, undefined=StrictUndefined)
     env.filters["answer_lines"] = answer_lines
     return env
+
+
+_ENVIRONMENT = _environment()  # one for every draft: what it compiled, it keeps
 
 
 def render_draft(template_path: Path, context: Mapping[str, Any]) -> bytes:
@@ -312,7 +339,7 @@ def render_draft(template_path: Path, context: Mapping[str, Any]) -> bytes:
     prepared = prepare_context(context)
     template = DocxTemplate(template_path)
     try:
-        template.render(prepared, jinja_env=_environment(), autoescape=True)
+        template.render(prepared, jinja_env=_ENVIRONMENT, autoescape=True)
     except UndefinedError as exc:  # the template uses a key the checks above did not cover
         raise DraftContextError(str(exc), "undefined in the template") from exc
     buffer = io.BytesIO()

@@ -474,3 +474,20 @@ def test_documented_2025_keys_cover_the_sample() -> None:
     extra = set(sample_2025_context()) - set(sample_context())
     documented = {key.split(".")[0].split("[")[0] for key in DRAFT_2025_KEYS}
     assert extra == documented - {"sections"}
+
+
+def test_the_template_is_compiled_once_and_each_draft_is_still_its_own() -> None:
+    """Issue 10: docxtpl hands the document's XML to Jinja at every render; compiling it was
+    most of a draft's cost. The second draft compiles nothing new, and says only its own."""
+    from bot.draft import _ENVIRONMENT
+
+    first = copy.deepcopy(sample_context())
+    first["full_name"] = "Nguyễn Văn Một"
+    second = copy.deepcopy(sample_context())
+    second["full_name"] = "Trần Thị Hai"
+    one = all_text(render(first))
+    compiled = dict(_ENVIRONMENT._compiled)
+    two = all_text(render(second))
+    assert compiled and _ENVIRONMENT._compiled == compiled
+    assert "Nguyễn Văn Một" in one and "Trần Thị Hai" not in one
+    assert "Trần Thị Hai" in two and "Nguyễn Văn Một" not in two
