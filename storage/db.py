@@ -139,7 +139,7 @@ class Database:
     """Owns the connections. Writes go through ``transaction()``.
 
     ``group_commit=False`` commits every transaction on its own, and ``statement_thread=True``
-    sends every statement to the database thread and back, as aiosqlite does: both exist so
+    sends every statement to the database thread and back, as aiosqlite did: both exist so
     the benchmark can show what each lever is worth; production uses neither.
     """
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 
 class Row(Protocol):
-    """A result row: ``row["column"]`` (aiosqlite's ``Row``, psycopg's ``dict_row``)."""
+    """A result row: ``row["column"]`` (``sqlite3.Row``, psycopg's ``dict_row``)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
 
