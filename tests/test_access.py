@@ -103,7 +103,7 @@ async def test_access_matrix_in_the_chat_and_on_the_web(tmp_path: Path, clock: F
         assert await web_answers(h, session) == EXPECTED_WEB[who]
         # Only this committee's officer may remind; cell A's secretary is not linked in this
         # test, so even that tap queues nothing — and no refused tap queued anything.
-        rows = await core.db.conn.execute_fetchall(
+        rows = await core.db.fetch_all(
             "SELECT COUNT(*) FROM outbox WHERE template = 'committee/late_cell'")
         assert next(iter(rows))[0] == 0
 
