@@ -66,6 +66,7 @@ from telegram.ext import (
     ConversationHandler, MessageHandler, PicklePersistence, TypeHandler, filters,
 )
 
+from bench_startup import fill, migrate
 from bench_flow import (
     FIRST_USER_ID, ErrorCounter, FakeBotApi, Member, cpu_model, filesystem, next_update, pct,
     seed_members,
@@ -347,9 +348,19 @@ class Rung:
     chats: int  # 1: one chat at a time
 
 
-async def run_tusoi(workdir: Path, rung: Rung, members: int, in_flight: int) -> Result:
-    result = Result(f"tusoi: {rung.name}")
-    path = workdir / f"tusoi-{abs(hash(rung))}.sqlite3"
+async def run_tusoi(workdir: Path, rung: Rung, members: int, in_flight: int,
+                    province: int = 0) -> Result:
+    """``province``: that many other members (2% of them per 50-member cell, each cell with an
+    open round) already in the database when tusoi starts; the traffic starts once their
+    reminders are planned, so what differs is the cost of an answer in a large database."""
+    name = f"tusoi: {rung.name}"
+    if province:
+        name = f"tusoi: default, {province:,} other members in the database"
+    result = Result(name)
+    path = workdir / f"tusoi-{abs(hash(rung))}-{province}.sqlite3"
+    if province:
+        await migrate(path)
+        await asyncio.to_thread(fill, path, province, 50)
     settings = dataclasses.replace(
         Settings(),
         database=DatabaseSettings(path=str(path), durable=True),
@@ -364,6 +375,8 @@ async def run_tusoi(workdir: Path, rung: Rung, members: int, in_flight: int) -> 
     logging.getLogger().addHandler(errors)
     try:
         async with running(app, poll=False) as inbox:
+            while getattr(core.delivery, "_plan_first", False):  # the start's plan, if any
+                await asyncio.sleep(0.05)
             await seed_members(core, members)
             checklist_ids = frozenset(q.id for s in core.service.checklist.sections
                                       for q in s.questions)
@@ -431,6 +444,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("default", "all"), default="all",
                         help="default: the two plain bots and tusoi's default only")
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
+    parser.add_argument("--province", type=int, nargs="*", default=[],
+                        help="also the default rung on a database already holding this many"
+                             " other members (e.g. 1000 100000)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # ConversationHandler warns that per_message=False does not track callback queries per
@@ -460,7 +476,10 @@ async def main(argv: list[str] | None = None) -> int:
                                             checklist_ids, durable_sqlite=d))
                   for d in (False, True)),
                 *((lambda w, r=r: run_tusoi(w, r, args.members, args.in_flight))
-                  for r in ladder)]
+                  for r in ladder),
+                *((lambda w, n=n: run_tusoi(w, rungs(args.chats)[3], args.members,
+                                            args.in_flight, province=n))
+                  for n in args.province)]
             for job in jobs:
                 result = await job(workdir)
                 results.append(result)

@@ -50,14 +50,20 @@ TOKEN = "123456:BENCH-TOKEN"
 
 def seed(path: Path, members: int, cell_size: int) -> None:
     """The province, written with plain SQL into a database tusoi has migrated."""
+    asyncio.run(migrate(path))
+    fill(path, members, cell_size)
+
+
+async def migrate(path: Path) -> None:
     from storage.db import Database
 
-    async def migrate() -> None:
-        db = Database(path)
-        await db.open()
-        await db.close()
+    db = Database(path)
+    await db.open()
+    await db.close()
 
-    asyncio.run(migrate())
+
+def fill(path: Path, members: int, cell_size: int) -> None:
+    """``members`` members (ids 1…) in cells of ``cell_size`` with open rounds, all linked."""
     now = datetime.now(UTC)
     stamp = now.isoformat()
     meeting = (now + timedelta(days=21)).date()
