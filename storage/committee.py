@@ -288,14 +288,14 @@ class CommitteeQueries(Queries):
 
     async def rounds_of(self, cell_id: int) -> list[Round]:
         rows = await self._all("SELECT * FROM rounds WHERE cell_id = ? ORDER BY id", (cell_id,))
-        return [_plain_round(r) for r in rows]
+        return [round_of(r) for r in rows]
 
     async def rounds_of_member(self, member_id: int) -> list[tuple[Round, int]]:
         """Every round the member has a review in, with the review's id, oldest first."""
         rows = await self._all(
             "SELECT r.*, v.id AS review_id FROM reviews v JOIN rounds r ON r.id = v.round_id"
             " WHERE v.member_id = ? ORDER BY r.id", (member_id,))
-        return [(_plain_round(r), int(r["review_id"])) for r in rows]
+        return [(round_of(r), int(r["review_id"])) for r in rows]
 
     async def round_reviews(self, round_id: int) -> list[tuple[int, int]]:
         """(review id, member id) of every review in the round."""
@@ -379,7 +379,8 @@ class CommitteeQueries(Queries):
         await self._run("UPDATE rounds SET purged_at = ? WHERE id = ?", (ts(now), round_id))
 
 
-def _plain_round(row: Any) -> Round:
+def round_of(row: Any) -> Round:
+    """A ``rounds`` row as a ``Round``."""
     return Round(
         id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
         meeting_date=date.fromisoformat(row["meeting_date"]),

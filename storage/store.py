@@ -14,10 +14,10 @@ from datetime import date, datetime
 from bot.delivery import Notice
 from bot.models import (
     Account, Answer, Category, Cell, HandedOver, Member, MemberProgress, OfficerPrompt, Review,
-    ReviewItem, ReviewStatus, Role, Round, RoundStatus, RosterUpload, Standing, Submission, Who,
+    ReviewItem, ReviewStatus, Role, Round, RosterUpload, Standing, Submission, Who,
 )
 from bot.ports import Redeem
-from storage.committee import CommitteeQueries, cell_of
+from storage.committee import CommitteeQueries, cell_of, round_of
 from storage.engine import Row
 from storage.outbox import OutboxStore, ts
 
@@ -46,20 +46,6 @@ def _category(is_leader: bool, category: Category | None) -> Category:
     if category is not None:
         return category
     return Category.LEADER if is_leader else Category.NO_POST
-
-
-def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _round(row: Row) -> Round:
-    return Round(
-        id=row["id"], cell_id=row["cell_id"], year=row["year"], title=row["title"],
-        meeting_date=date.fromisoformat(row["meeting_date"]),
-        member_due=date.fromisoformat(row["member_due"]), status=RoundStatus(row["status"]),
-        form_id=row["form_id"], closed_at=_moment(row["closed_at"]),
-        exported_at=_moment(row["exported_at"]), purged_at=_moment(row["purged_at"]),
-    )
 
 
 _REVIEW_COLUMNS = ("id", "round_id", "member_id", "status", "cursor", "pending_qid",
@@ -331,7 +317,7 @@ class SqliteStore(CommitteeQueries):
         row = await self._one(
             "SELECT * FROM rounds WHERE cell_id = ? AND status = 'open'", (cell_id,)
         )
-        return _round(row) if row else None
+        return round_of(row) if row else None
 
     async def open_round_with_review(
         self, cell_id: int, member_id: int
@@ -346,11 +332,11 @@ class SqliteStore(CommitteeQueries):
         if row is None:
             return None, None
         review = _review(row, "v_") if row["v_id"] is not None else None
-        return _round(row), review
+        return round_of(row), review
 
     async def round(self, round_id: int) -> Round | None:
         row = await self._one("SELECT * FROM rounds WHERE id = ?", (round_id,))
-        return _round(row) if row else None
+        return round_of(row) if row else None
 
     # ------------------------------------------------------------- reviews and answers
 
@@ -599,7 +585,7 @@ class SqliteStore(CommitteeQueries):
             "SELECT * FROM rounds WHERE cell_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
             (cell_id, before_round_id),
         )
-        return _round(row) if row else None
+        return round_of(row) if row else None
 
     async def officer_prompt(self, member_id: int) -> OfficerPrompt | None:
         row = await self._one(
