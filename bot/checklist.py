@@ -4,7 +4,9 @@ A *pack* is one TOML file. A ``checklist`` pack (``checklists/nq04-2016.toml``) 
 27 manifestations the member examines; a ``form`` pack (``checklists/form-02-2023.toml``)
 holds the sections of the individual self-review form. Deployers can replace either file
 without touching code, so loading is strict: every problem in a file is reported at once,
-each with the file, the TOML key path and a plain-English explanation.
+each with the file, the TOML key path, a stable code and its facts (``Problem``); the
+operator reads it in Vietnamese, worded in ``templates/pack_problems.toml``
+(``describe_problem``).
 
 The schema itself is documented in the comment block at the top of each pack file.
 This module is core: it imports neither a channel nor storage.
@@ -16,11 +18,12 @@ import difflib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 # Question, section and pack ids. They travel in a channel's button data, which can be as
 # small as 64 bytes for "a|{review_id:06d}|{qid}|{option_id}", so they stay short and ASCII.
@@ -221,14 +224,70 @@ class Pack:
         return next((q for q in self.questions() if q.role == role), None)
 
 
+# What can be wrong with a pack, one code per sentence of templates/pack_problems.toml.
+ProblemCode = Literal[
+    # the file itself
+    "no_file", "unreadable", "not_utf8", "syntax_at", "syntax_at_end", "syntax",
+    # the two packs together (load_packs) and a form family (bot.state.Forms)
+    "not_checklist", "not_form", "pack_id_shared", "section_id_shared", "question_id_shared",
+    "feeds_unknown", "family_category_twice", "family_category_missing",
+    # keys and values
+    "unknown_key", "unknown_key_close", "wrong_type", "missing_key", "empty", "empty_prompt",
+    "not_nfc", "bad_id", "bad_option_id", "bad_option_set_name", "bad_feeds", "unknown_value",
+    # pack structure
+    "follow_ups_in_form", "follow_ups_empty", "no_sections", "duplicate_section_id",
+    "no_questions", "no_follow_ups_table", "form_only", "no_form_table", "feeds_taken",
+    "form_table_in_checklist",
+    # [form]
+    "code_subtitle_pair", "code_subtitle_exclusive", "missing_form_code", "no_categories",
+    "empty_block", "annex_headers", "annex_max_rows", "annex_field_role", "annex_field_text",
+    "annex_field_yes_no", "annex_fields", "role_taken", "role_score", "level_options",
+    "role_yes_no", "fixed_options", "annex_without_table", "part_b_incomplete",
+    # option sets
+    "option_set_not_table", "duplicate_option_id", "severe_without_admits", "too_few_options",
+    # questions
+    "duplicate_question_id", "options_not_choice", "unknown_option_set", "no_option_sets",
+    "choice_without_options", "score_bound_missing", "score_range", "bound_not_score",
+    "text_only", "prefill_in_checklist", "member_label_alone", "leader_only_member",
+    "official_in_form", "official_in_follow_up", "follow_up_key", "label_number",
+    # official text
+    "unknown_status", "partial_without_ellipsis", "partial_three_dots",
+    "verified_with_ellipsis", "bad_source_url", "valid_to_before_from",
+]
+PROBLEM_CODES: tuple[str, ...] = get_args(ProblemCode)
+
+
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong with a pack: where (file, TOML key path), what (``code``) and the
+    facts the wording needs (names, values, other key paths): no sentence, so any language
+    can word it (``describe_problem``)."""
+
     file: str
-    key: str  # TOML key path, e.g. "sections[0].questions[3].official.status"
-    message: str
+    key: str  # TOML key path, e.g. "sections[0].questions[3].official.status"; "" for the file
+    code: ProblemCode
+    facts: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.message}"
+        facts = ", ".join(f"{k}={v!r}" for k, v in self.facts.items())
+        return f"{self.file}: {self.key}: {self.code}" + (f" ({facts})" if facts else "")
+
+
+def describe_problem(problem: Problem, words: Mapping[str, Any]) -> str:
+    """The problem as the operator reads it, without file and key: the sentence for its code
+    in ``words`` (``templates/pack_problems.toml``), filled with its facts. Lists are joined
+    with commas; ``expected`` names a type, ``got`` a kind of value and ``why`` the reason a
+    key is required, each worded by its own table."""
+    facts: dict[str, Any] = {}
+    for name, value in problem.facts.items():
+        facts[name] = ", ".join(value) if isinstance(value, (tuple, list)) else value
+    if "expected" in facts:
+        facts["expected"] = words["types"][facts["expected"]]
+    if "got" in facts:
+        facts["got"] = words["values"][facts["got"]].format(value=facts.get("value", ""))
+    if "why" in facts:
+        facts["why"] = words["why"][facts["why"]] if facts["why"] else ""
+    return str(words["problems"][problem.code]).format(**facts)
 
 
 class PackError(Exception):
@@ -276,18 +335,21 @@ def load_pack(path: Path) -> Pack:
     ctx = _Ctx(str(path))
     try:
         raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        ctx.add("", "no_file")
+        raise PackError(ctx.problems) from None
     except OSError as exc:
-        ctx.add("(file)", f"cannot read the pack file: {exc.strerror or exc}")
+        ctx.add("", "unreadable", reason=exc.strerror or str(exc))
         raise PackError(ctx.problems) from None
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        ctx.add("(file)", f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8")
+        ctx.add("", "not_utf8", byte=exc.start)
         raise PackError(ctx.problems) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        ctx.add("(syntax)", _syntax_message(str(exc)))
+        _syntax_problem(ctx, str(exc))
         raise PackError(ctx.problems) from None
     pack = _parse_pack(ctx, data)
     if ctx.problems or pack is None:
@@ -341,51 +403,31 @@ def load_packs(checklist_path: Path, form_path: Path) -> tuple[Pack, Pack]:
 
     c_file, f_file = str(checklist_path), str(form_path)
     if checklist.kind != "checklist":
-        problems.append(Problem(c_file, "pack.kind", "expected a checklist pack here"))
+        problems.append(Problem(c_file, "pack.kind", "not_checklist"))
     if form.kind != "form":
-        problems.append(Problem(f_file, "pack.kind", "expected a form pack here"))
+        problems.append(Problem(f_file, "pack.kind", "not_form"))
     if checklist.id == form.id:
-        problems.append(
-            Problem(f_file, "pack.id", f"pack id '{form.id}' is also the checklist pack's id")
-        )
+        problems.append(Problem(f_file, "pack.id", "pack_id_shared", {"id": form.id}))
 
     checklist_ids = {s.id for s in checklist.sections}
     for i, s in enumerate(form.sections):
         if s.id in checklist_ids:
-            problems.append(
-                Problem(
-                    f_file,
-                    f"sections[{i}].id",
-                    f"section id '{s.id}' is also used in {c_file}; ids must be unique "
-                    "across both packs",
-                )
-            )
+            problems.append(Problem(f_file, f"sections[{i}].id", "section_id_shared",
+                                    {"id": s.id, "other": c_file}))
     checklist_qids = {q.id for q in (*checklist.questions(), *checklist.follow_ups)}
     for key, q in _question_paths(form):
         if q.id in checklist_qids:
-            problems.append(
-                Problem(
-                    f_file,
-                    f"{key}.id",
-                    f"question id '{q.id}' is also used in {c_file}; ids must be unique "
-                    "across both packs",
-                )
-            )
+            problems.append(Problem(f_file, f"{key}.id", "question_id_shared",
+                                    {"id": q.id, "other": c_file}))
 
     targets = {q.feeds for q in form.questions()} | {
         q.prefill for q in form.questions() if q.prefill is not None
     }
     for key, q in _question_paths(checklist):
         if q.feeds not in targets:
-            problems.append(
-                Problem(
-                    c_file,
-                    f"{key}.feeds",
-                    f"feeds '{q.feeds}' names nothing in the form pack; use a form question's "
-                    f"feeds ({', '.join(sorted(q.feeds for q in form.questions()))}) "
-                    f"or a prefill channel ({', '.join(PREFILLS)})",
-                )
-            )
+            problems.append(Problem(c_file, f"{key}.feeds", "feeds_unknown", {
+                "feeds": q.feeds, "slots": tuple(sorted(q.feeds for q in form.questions())),
+                "prefills": PREFILLS}))
     if problems:
         raise PackError(problems)
     return checklist, form
@@ -402,55 +444,46 @@ class _Ctx:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, key, message))
+    def add(self, key: str, code: ProblemCode, **facts: Any) -> None:
+        self.problems.append(Problem(self.file, key, code, facts))
 
 
-def _syntax_message(raw: str) -> str:
-    # tomllib says "Invalid value (at line 3, column 5)"; lead with the position.
+def _syntax_problem(ctx: _Ctx, raw: str) -> None:
+    # tomllib says "Invalid value (at line 3, column 5)"; lead with the position. Its own
+    # words (``detail``) are passed on as they are, like a config file's syntax error.
     m = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", raw, re.DOTALL)
     if m:
-        return f"TOML syntax error at line {m[2]}, column {m[3]}: {m[1]}"
+        ctx.add("", "syntax_at", line=int(m[2]), column=int(m[3]), detail=m[1])
+        return
     m = re.match(r"^(.*) \(at end of document\)$", raw, re.DOTALL)
     if m:
-        return f"TOML syntax error at the end of the file: {m[1]}"
-    return f"TOML syntax error: {raw}"
+        ctx.add("", "syntax_at_end", detail=m[1])
+        return
+    ctx.add("", "syntax", detail=raw)
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-_TYPE_NAMES = {
-    "str": "a string in quotes",
-    "strs": "a list of strings [\"…\", \"…\"]",
-    "bool": "true or false",
-    "int": "a whole number",
-    "date": "a date like 2026-11-23 (no quotes)",
-    "table": "a table",
-    "tables": "a list of tables (written [[...]])",
-    "list": "a list [...]",
-}
-
-
-def _describe(value: object) -> str:
+def _got(value: object) -> dict[str, str]:
+    """The facts of a wrongly typed value: its kind (worded by the ``values`` table of
+    templates/pack_problems.toml) and the value as the file has it."""
     if isinstance(value, bool):
-        return f"{str(value).lower()}"
+        return {"got": "bool", "value": str(value).lower()}
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return {"got": "string", "value": value}
     if isinstance(value, datetime):
-        return "a date with a time"
+        return {"got": "datetime", "value": value.isoformat()}
     if isinstance(value, date):
-        return f"the date {value.isoformat()}"
-    if isinstance(value, int):
-        return f"the number {value}"
-    if isinstance(value, float):
-        return f"the number {value}"
+        return {"got": "date", "value": value.isoformat()}
+    if isinstance(value, (int, float)):
+        return {"got": "number", "value": str(value)}
     if isinstance(value, dict):
-        return "a table"
+        return {"got": "table", "value": ""}
     if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
+        return {"got": "list", "value": ""}
+    return {"got": "other", "value": type(value).__name__}
 
 
 def _type_ok(kind: str, value: object) -> bool:
@@ -473,24 +506,25 @@ def _type_ok(kind: str, value: object) -> bool:
     raise ValueError(kind)
 
 
-# Field specs: key -> (type, required, explanation used when the key is missing).
+# Field specs: key -> (type, required, why: the code of the reason given when a required key
+# is missing, worded by the ``why`` table of templates/pack_problems.toml; "" for none).
 _Spec = dict[str, tuple[str, bool, str]]
 
 _TOP: _Spec = {
-    "pack": ("table", True, "every pack starts with a [pack] table"),
+    "pack": ("table", True, "pack"),
     "option_sets": ("table", False, ""),
-    "sections": ("tables", True, "a pack needs at least one [[sections]] table"),
+    "sections": ("tables", True, "sections"),
     "follow_ups": ("tables", False, ""),
     "form": ("table", False, ""),
 }
 _PACK: _Spec = {
     "id": ("str", True, ""),
-    "kind": ("str", True, "say whether this is a checklist or a form pack"),
+    "kind": ("str", True, "pack_kind"),
     "title": ("str", True, ""),
     "version": ("str", True, ""),
     "reference": ("str", False, ""),
 }
-_OPTION_SET: _Spec = {"options": ("tables", True, "an option set lists its options")}
+_OPTION_SET: _Spec = {"options": ("tables", True, "options")}
 _OPTION: _Spec = {
     "id": ("str", True, ""),
     "label": ("str", True, ""),
@@ -503,13 +537,13 @@ _SECTION: _Spec = {
     "note": ("str", False, ""),
     "part": ("str", False, ""),
     "form_note": ("str", False, ""),
-    "questions": ("tables", True, "a section needs at least one [[sections.questions]]"),
+    "questions": ("tables", True, "questions"),
 }
 _QUESTION: _Spec = {
     "id": ("str", True, ""),
-    "kind": ("str", True, "choice, text or score"),
-    "prompt": ("str", True, "the short question the member is asked"),
-    "feeds": ("str", True, "where the answer goes in the draft, e.g. \"I.1\""),
+    "kind": ("str", True, "question_kind"),
+    "prompt": ("str", True, "prompt"),
+    "feeds": ("str", True, "feeds"),
     "option_set": ("str", False, ""),
     "official": ("table", False, ""),
     "form_label": ("str", False, ""),
@@ -530,10 +564,10 @@ _QUESTION: _Spec = {
     "label_source": ("str", False, ""),
 }
 _OFFICIAL: _Spec = {
-    "text": ("str", True, "the official wording, copied exactly"),
-    "status": ("str", True, "verified or partial"),
-    "source_url": ("str", True, "official text must say where it was copied from"),
-    "retrieved": ("date", True, "official text must say when it was copied"),
+    "text": ("str", True, "official_text"),
+    "status": ("str", True, "official_status"),
+    "source_url": ("str", True, "source_url"),
+    "retrieved": ("date", True, "retrieved"),
     "valid_from": ("date", False, ""),
     "valid_to": ("date", False, ""),
     "single_source": ("bool", False, ""),
@@ -544,7 +578,7 @@ _FORM: _Spec = {
     "code_member": ("str", False, ""),
     "subtitle_leader": ("str", False, ""),
     "subtitle_member": ("str", False, ""),
-    "template": ("str", False, "the Word template this form is printed with"),
+    "template": ("str", False, ""),
     "code": ("str", False, ""),
     "subtitle": ("str", False, ""),
     "family": ("str", False, ""),
@@ -570,12 +604,18 @@ _BLOCK: _Spec = {
     "signer_name": ("bool", False, ""),
 }
 _ANNEX: _Spec = {
-    "title": ("str", True, "the annex's heading in the draft"),
-    "headers": ("strs", True, "the table's five column headings"),
-    "counts": ("str", True, "the line under the table, with {total} {on_time} {exceeded} {late}"),
-    "max_rows": ("int", True, "the most tasks a member may list"),
-    "fields": ("tables", True, "the questions asked for each task"),
+    "title": ("str", True, "annex_title"),
+    "headers": ("strs", True, "annex_headers"),
+    "counts": ("str", True, "annex_counts"),
+    "max_rows": ("int", True, "annex_max_rows"),
+    "fields": ("tables", True, "annex_fields"),
 }
+# Every reason a missing required key is given with (the ``why`` table).
+WHY_CODES = frozenset(
+    why for spec in (_TOP, _PACK, _OPTION_SET, _OPTION, _SECTION, _QUESTION, _OFFICIAL, _FORM,
+                     _BLOCK, _ANNEX)
+    for _, _, why in spec.values() if why
+)
 
 
 def _fields(ctx: _Ctx, table: dict[str, Any], path: str, spec: _Spec) -> dict[str, Any]:
@@ -584,17 +624,19 @@ def _fields(ctx: _Ctx, table: dict[str, Any], path: str, spec: _Spec) -> dict[st
     for key, value in table.items():
         if key not in spec:
             close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(spec)}"
-            ctx.add(_join(path, key), f"unknown key '{key}'{hint}")
+            if close:
+                ctx.add(_join(path, key), "unknown_key_close", name=key, close=close[0])
+            else:
+                ctx.add(_join(path, key), "unknown_key", name=key, allowed=tuple(spec))
             continue
         kind = spec[key][0]
         if not _type_ok(kind, value):
-            ctx.add(_join(path, key), f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}")
+            ctx.add(_join(path, key), "wrong_type", expected=kind, **_got(value))
             continue
         values[key] = value
     for key, (_, required, why) in spec.items():
         if required and key not in table:
-            ctx.add(_join(path, key), f"missing required key '{key}'" + (f": {why}" if why else ""))
+            ctx.add(_join(path, key), "missing_key", name=key, why=why)
     return values
 
 
@@ -602,8 +644,10 @@ def _nonempty(ctx: _Ctx, values: dict[str, Any], path: str, *keys: str) -> None:
     for key in keys:
         value = values.get(key)
         if isinstance(value, str) and not value.strip():
-            what = "prompt: write a short question for the member" if key == "prompt" else key
-            ctx.add(_join(path, key), f"empty {what}")
+            if key == "prompt":
+                ctx.add(_join(path, key), "empty_prompt")
+            else:
+                ctx.add(_join(path, key), "empty", name=key)
 
 
 def _strings(node: object, path: str) -> Iterator[tuple[str, str]]:
@@ -620,26 +664,16 @@ def _strings(node: object, path: str) -> Iterator[tuple[str, str]]:
 def _check_nfc(ctx: _Ctx, data: dict[str, Any]) -> None:
     for path, text in _strings(data, ""):
         if not unicodedata.is_normalized("NFC", text):
-            ctx.add(
-                path,
-                "text is not Unicode NFC (Vietnamese letters stored as separate accent marks); "
-                "re-save it normalised to NFC",
-            )
+            ctx.add(path, "not_nfc")
 
 
-def _check_id(ctx: _Ctx, path: str, value: object, pattern: re.Pattern[str], what: str) -> bool:
+def _check_id(
+    ctx: _Ctx, path: str, value: object, pattern: re.Pattern[str], code: ProblemCode
+) -> bool:
     if isinstance(value, str) and not pattern.match(value):
-        ctx.add(path, f"bad {what} {value!r}: {_ID_RULES[what]}")
+        ctx.add(path, code, value=value)
         return False
     return True
-
-
-_ID_RULES = {
-    "id": "use 1-16 ASCII letters, digits, '-' or '_', starting with a letter or digit",
-    "option id": "use 1-12 lower-case ASCII letters, digits, '-' or '_'",
-    "option set name": "use ASCII letters, digits, '-' or '_', starting with a letter",
-    "feeds": "use a short ASCII name like \"I.1\" or \"shortcomings\"",
-}
 
 
 def _one_of(
@@ -647,7 +681,7 @@ def _one_of(
 ) -> None:
     value = values.get(key)
     if value is not None and value not in allowed:
-        ctx.add(_join(path, key), f"unknown {key} {value!r}; use one of: {', '.join(allowed)}")
+        ctx.add(_join(path, key), "unknown_value", name=key, value=value, allowed=allowed)
         del values[key]
 
 
@@ -666,7 +700,7 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
     top = _fields(ctx, data, "", _TOP)
     head = _fields(ctx, top.get("pack", {}), "pack", _PACK) if "pack" in top else {}
     _nonempty(ctx, head, "pack", "title", "version")
-    _check_id(ctx, "pack.id", head.get("id"), QID_RE, "id")
+    _check_id(ctx, "pack.id", head.get("id"), QID_RE, "bad_id")
     _one_of(ctx, head, "pack", "kind", PACK_KINDS)
     kind = head.get("kind")
 
@@ -675,9 +709,9 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
     seen_qids: dict[str, str] = {}
     follow_ups: list[Question] = []
     if "follow_ups" in top and kind == "form":
-        ctx.add("follow_ups", "only checklist packs may have [[follow_ups]] questions")
+        ctx.add("follow_ups", "follow_ups_in_form")
     elif "follow_ups" in top and not top["follow_ups"]:
-        ctx.add("follow_ups", "follow_ups is empty; remove it or add questions")
+        ctx.add("follow_ups", "follow_ups_empty")
     for path, table in _tables(top, "", "follow_ups"):
         q = _parse_question(ctx, table, path, "", kind, option_sets, seen_qids, follow_up=True)
         follow_ups.append(q)
@@ -686,35 +720,32 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
     sections: list[Section] = []
     seen_sections: dict[str, str] = {}
     if "sections" in top and not top["sections"]:
-        ctx.add("sections", "a pack needs at least one [[sections]] table")
+        ctx.add("sections", "no_sections")
     for path, table in _tables(top, "", "sections"):
         sv = _fields(ctx, table, path, _SECTION)
         _nonempty(ctx, sv, path, "title")
         sid = sv.get("id", "")
-        if _check_id(ctx, f"{path}.id", sv.get("id"), QID_RE, "id") and sid:
+        if _check_id(ctx, f"{path}.id", sv.get("id"), QID_RE, "bad_id") and sid:
             if sid in seen_sections:
                 first = seen_sections[sid]
-                ctx.add(f"{path}.id", f"duplicate section id '{sid}' (first at {first})")
+                ctx.add(f"{path}.id", "duplicate_section_id", id=sid, first=first)
             seen_sections.setdefault(sid, f"{path}.id")
         if "questions" in sv and not sv["questions"]:
-            ctx.add(f"{path}.questions", "a section needs at least one question")
+            ctx.add(f"{path}.questions", "no_questions")
         questions: list[Question] = []
         for qpath, qtable in _tables(sv, path, "questions"):
             q = _parse_question(
                 ctx, qtable, qpath, sid, kind, option_sets, seen_qids, follow_up=False
             )
             if q.follow_ups and not has_follow_ups:
-                ctx.add(
-                    f"{qpath}.follow_ups",
-                    "follow_ups = true but the pack has no [[follow_ups]] questions to ask",
-                )
+                ctx.add(f"{qpath}.follow_ups", "no_follow_ups_table")
             questions.append(q)
         part = sv.get("part")
         if part is not None and part not in ("A", "B"):
-            ctx.add(f"{path}.part", f"unknown part {part!r}; use \"A\" or \"B\"")
+            ctx.add(f"{path}.part", "unknown_value", name="part", value=part, allowed=("A", "B"))
         if ("part" in sv or "form_note" in sv) and kind == "checklist":
             key = "part" if "part" in sv else "form_note"
-            ctx.add(f"{path}.{key}", f"{key} belongs in form packs")
+            ctx.add(f"{path}.{key}", "form_only", name=key)
         sections.append(Section(sid, sv.get("title", ""), tuple(questions), sv.get("note"),
                                 part, sv.get("form_note")))
 
@@ -722,25 +753,21 @@ def _parse_pack(ctx: _Ctx, data: dict[str, Any]) -> Pack | None:
     if kind == "form":
         if "form" not in top:
             if "form" not in data:  # a wrong-typed [form] was already reported
-                ctx.add("form", "a form pack needs a [form] table: title, codes and subtitles")
+                ctx.add("form", "no_form_table")
         else:
             form = _parse_form(ctx, top["form"], option_sets)
         _check_roles(ctx, sections, form)
         feeds_seen: dict[str, str] = {}
         for qpath, q in _question_paths_of(sections):
             if q.feeds in feeds_seen:
-                ctx.add(
-                    f"{qpath}.feeds",
-                    f"feeds '{q.feeds}' is already used by {feeds_seen[q.feeds]}; "
-                    "each form question fills its own slot",
-                )
+                ctx.add(f"{qpath}.feeds", "feeds_taken", feeds=q.feeds, first=feeds_seen[q.feeds])
             feeds_seen.setdefault(q.feeds, qpath)
     elif "form" in top:
-        ctx.add("form", "only form packs may have a [form] table")
+        ctx.add("form", "form_table_in_checklist")
     else:
         for qpath, q in _question_paths_of(sections):
             if q.role is not None:
-                ctx.add(f"{qpath}.role", "role belongs in form packs")
+                ctx.add(f"{qpath}.role", "form_only", name="role")
 
     if ctx.problems or kind is None:
         return None
@@ -765,30 +792,29 @@ def _parse_form(
     if "code" in fv or "subtitle" in fv:
         for key in ("code", "subtitle"):
             if key not in fv and key not in raw:
-                ctx.add(f"form.{key}", f"missing {key}: give code and subtitle together")
+                ctx.add(f"form.{key}", "code_subtitle_pair", name=key)
         for key in pairs:
             if key in fv:
-                ctx.add(f"form.{key}", f"{key} and code/subtitle exclude each other: use one")
+                ctx.add(f"form.{key}", "code_subtitle_exclusive", name=key)
     else:
         for key in pairs:
             if key not in fv and key not in raw:
-                ctx.add(f"form.{key}", f"missing {key}: give code and subtitle (one form for "
-                        "everyone) or the four code_/subtitle_ leader and member keys")
+                ctx.add(f"form.{key}", "missing_form_code", name=key)
     categories = tuple(fv.get("categories", CATEGORIES))
     for category in categories:
         if category not in CATEGORIES:
-            ctx.add("form.categories", f"unknown category {category!r}; use one of: "
-                    f"{', '.join(CATEGORIES)}")
+            ctx.add("form.categories", "unknown_value", name="category", value=category,
+                    allowed=CATEGORIES)
     if not categories:
-        ctx.add("form.categories", "name at least one category of member")
+        ctx.add("form.categories", "no_categories")
     if "family" in fv:
-        _check_id(ctx, "form.family", fv["family"], QID_RE, "id")
+        _check_id(ctx, "form.family", fv["family"], QID_RE, "bad_id")
     blocks = []
     for bpath, btable in _tables(fv, "form", "blocks"):
         bv = _fields(ctx, btable, bpath, _BLOCK)
         _nonempty(ctx, bv, bpath, "heading", "signer", "signer_note")
         if not (bv.get("fields") or bv.get("signer") or bv.get("heading")):
-            ctx.add(bpath, "an empty block: give a heading, fields or a signer")
+            ctx.add(bpath, "empty_block")
         blocks.append(Block(bv.get("heading", ""), tuple(bv.get("fields", ())),
                             bv.get("signer", ""), bv.get("signer_note", ""),
                             bv.get("signer_name", False)))
@@ -810,24 +836,23 @@ def _parse_annex(
     av = _fields(ctx, raw, "form.annex", _ANNEX)
     _nonempty(ctx, av, "form.annex", "title", "counts")
     if "headers" in av and len(av["headers"]) != 5:
-        ctx.add("form.annex.headers", "give five column headings: number, task, result, "
-                "on time, exceeded")
+        ctx.add("form.annex.headers", "annex_headers", count=len(av["headers"]))
     if "max_rows" in av and not 1 <= av["max_rows"] <= 100:
-        ctx.add("form.annex.max_rows", "expected a number from 1 to 100")
+        ctx.add("form.annex.max_rows", "annex_max_rows", value=av["max_rows"])
     fields: list[Question] = []
     seen: dict[str, str] = {}
     for fpath, ftable in _tables(av, "form.annex", "fields"):
         q = _parse_question(ctx, ftable, fpath, "", "form", option_sets, seen, follow_up=True)
         if q.role not in ANNEX_ROLES:
-            ctx.add(f"{fpath}.role", f"an annex field needs a role: one of {', '.join(ANNEX_ROLES)}")
+            ctx.add(f"{fpath}.role", "annex_field_role", allowed=ANNEX_ROLES)
         elif q.role in ("task", "result") and q.kind != "text":
-            ctx.add(f"{fpath}.kind", f"the {q.role} field is a text question")
+            ctx.add(f"{fpath}.kind", "annex_field_text", role=q.role)
         elif q.role not in ("task", "result") and not _yes_no(q, allow_na=False):
-            ctx.add(f"{fpath}.option_set", f"the {q.role} field needs options with ids yes, no")
+            ctx.add(f"{fpath}.option_set", "annex_field_yes_no", role=q.role)
         fields.append(q)
     roles = [f.role for f in fields]
     if "fields" in av and sorted(r for r in roles if r) != sorted(ANNEX_ROLES):
-        ctx.add("form.annex.fields", f"give each of {', '.join(ANNEX_ROLES)} exactly once")
+        ctx.add("form.annex.fields", "annex_fields", roles=ANNEX_ROLES)
     return Annex(av.get("title", ""), tuple(av.get("headers", ())), av.get("counts", ""),
                  av.get("max_rows", 0), tuple(fields))
 
@@ -839,37 +864,34 @@ def _check_roles(ctx: _Ctx, sections: list[Section], form: FormMeta | None) -> N
         if q.role is None:
             continue
         if q.role not in ROLES:
-            ctx.add(f"{qpath}.role", f"unknown role {q.role!r}; use one of: {', '.join(ROLES)}")
+            ctx.add(f"{qpath}.role", "unknown_value", name="role", value=q.role, allowed=ROLES)
             continue
         if q.role in seen:
-            ctx.add(f"{qpath}.role", f"role '{q.role}' is already played by {seen[q.role]}")
+            ctx.add(f"{qpath}.role", "role_taken", role=q.role, first=seen[q.role])
         seen.setdefault(q.role, qpath)
         if q.role.startswith("score_") and q.kind != "score":
-            ctx.add(f"{qpath}.kind", f"the {q.role} question is a score question")
+            ctx.add(f"{qpath}.kind", "role_score", role=q.role)
         elif q.role == "level" and {o.id for o in q.options} != set(LEVEL_IDS):
-            ctx.add(f"{qpath}.option_set", f"the level question needs options with ids "
-                    f"{', '.join(LEVEL_IDS)}")
+            ctx.add(f"{qpath}.option_set", "level_options", ids=LEVEL_IDS)
         elif q.role in ("on_time", "exceeded", "annex") and not _yes_no(q, allow_na=False):
-            ctx.add(f"{qpath}.option_set", f"the {q.role} question needs options with ids yes, no")
+            ctx.add(f"{qpath}.option_set", "role_yes_no", role=q.role)
         elif q.role == "fixed" and not _yes_no(q, allow_na=True):
-            ctx.add(f"{qpath}.option_set", "the fixed question needs options with ids yes, no "
-                    "and optionally na")
+            ctx.add(f"{qpath}.option_set", "fixed_options")
         if q.role == "annex" and form is not None and form.annex is None:
-            ctx.add(f"{qpath}.role", "an annex question needs a [form.annex] table")
+            ctx.add(f"{qpath}.role", "annex_without_table")
     present = [r for r in PART_B_CORE if r in seen]
     if present and len(present) != len(PART_B_CORE):
         missing = [r for r in PART_B_CORE if r not in seen]
-        ctx.add("sections", f"part B needs {', '.join(PART_B_CORE)} together; missing: "
-                f"{', '.join(missing)}")
+        ctx.add("sections", "part_b_incomplete", roles=PART_B_CORE, missing=tuple(missing))
 
 
 def _parse_option_sets(ctx: _Ctx, raw: dict[str, Any]) -> dict[str, tuple[Option, ...]]:
     sets: dict[str, tuple[Option, ...]] = {}
     for name, table in raw.items():
         path = f"option_sets.{name}"
-        _check_id(ctx, path, name, OPTION_SET_RE, "option set name")
+        _check_id(ctx, path, name, OPTION_SET_RE, "bad_option_set_name")
         if not isinstance(table, dict):
-            ctx.add(path, f"expected a table with an options list, got {_describe(table)}")
+            ctx.add(path, "option_set_not_table", **_got(table))
             continue
         sv = _fields(ctx, table, path, _OPTION_SET)
         options: list[Option] = []
@@ -878,17 +900,17 @@ def _parse_option_sets(ctx: _Ctx, raw: dict[str, Any]) -> dict[str, tuple[Option
             ov = _fields(ctx, otable, opath, _OPTION)
             _nonempty(ctx, ov, opath, "label")
             oid = ov.get("id", "")
-            if _check_id(ctx, f"{opath}.id", ov.get("id"), OPTION_ID_RE, "option id") and oid:
+            if _check_id(ctx, f"{opath}.id", ov.get("id"), OPTION_ID_RE, "bad_option_id") and oid:
                 if oid in seen:
-                    ctx.add(f"{opath}.id", f"duplicate option id '{oid}' (first at {seen[oid]})")
+                    ctx.add(f"{opath}.id", "duplicate_option_id", id=oid, first=seen[oid])
                 seen.setdefault(oid, f"{opath}.id")
             if ov.get("severe") and ov.get("admits") is not True:
-                ctx.add(f"{opath}.severe", "a severe option must also have admits = true")
+                ctx.add(f"{opath}.severe", "severe_without_admits")
             options.append(
                 Option(oid, ov.get("label", ""), ov.get("admits", False), ov.get("severe", False))
             )
         if "options" in sv and len(options) < 2:
-            ctx.add(f"{path}.options", "an option set needs at least two options")
+            ctx.add(f"{path}.options", "too_few_options")
         sets[name] = tuple(options)
     return sets
 
@@ -910,12 +932,12 @@ def _parse_question(
     _nonempty(ctx, v, path, "number", "number_member")
 
     qid = v.get("id", "")
-    if _check_id(ctx, f"{path}.id", v.get("id"), QID_RE, "id") and qid:
+    if _check_id(ctx, f"{path}.id", v.get("id"), QID_RE, "bad_id") and qid:
         if qid in seen_qids:
-            ctx.add(f"{path}.id", f"duplicate question id '{qid}' (first at {seen_qids[qid]})")
+            ctx.add(f"{path}.id", "duplicate_question_id", id=qid, first=seen_qids[qid])
         seen_qids.setdefault(qid, f"{path}.id")
     if v.get("feeds"):
-        _check_id(ctx, f"{path}.feeds", v["feeds"], FEEDS_RE, "feeds")
+        _check_id(ctx, f"{path}.feeds", v["feeds"], FEEDS_RE, "bad_feeds")
 
     _one_of(ctx, v, path, "kind", QUESTION_KINDS)
     _one_of(ctx, v, path, "prefill", PREFILLS)
@@ -926,57 +948,55 @@ def _parse_question(
     if "option_set" in v:
         name = v["option_set"]
         if kind not in (None, "choice"):
-            ctx.add(f"{path}.option_set", f"only choice questions have options, not {kind}")
+            ctx.add(f"{path}.option_set", "options_not_choice", kind=kind)
+        elif name not in option_sets and option_sets:
+            ctx.add(f"{path}.option_set", "unknown_option_set", name=name,
+                    known=tuple(option_sets))
         elif name not in option_sets:
-            known = ", ".join(option_sets) or "none defined"
-            ctx.add(f"{path}.option_set", f"unknown option_set '{name}' (known: {known})")
+            ctx.add(f"{path}.option_set", "no_option_sets", name=name)
         else:
             options = option_sets[name]
     elif kind == "choice" and "option_set" not in table:
-        ctx.add(f"{path}.option_set", "a choice question needs option_set naming its options")
+        ctx.add(f"{path}.option_set", "choice_without_options")
 
     if kind == "score":
         for bound in ("min", "max"):
             if bound not in table:
-                ctx.add(f"{path}.{bound}", f"a score question needs {bound}")
+                ctx.add(f"{path}.{bound}", "score_bound_missing", name=bound)
         if "min" in v and "max" in v and v["min"] >= v["max"]:
-            ctx.add(f"{path}.max", f"max ({v['max']}) must be greater than min ({v['min']})")
+            ctx.add(f"{path}.max", "score_range", min=v["min"], max=v["max"])
     elif kind is not None:
         for bound in ("min", "max"):
             if bound in v:
-                ctx.add(f"{path}.{bound}", f"{bound} applies only to score questions, not {kind}")
+                ctx.add(f"{path}.{bound}", "bound_not_score", name=bound, kind=kind)
 
     for key in ("prefill", "check"):
         if key in v and kind not in (None, "text"):
-            ctx.add(f"{_join(path, key)}", f"{key} applies only to text questions, not {kind}")
+            ctx.add(_join(path, key), "text_only", name=key, kind=kind)
     if "prefill" in v and pack_kind == "checklist":
-        ctx.add(f"{path}.prefill", "prefill belongs in form packs; checklist answers feed it")
+        ctx.add(f"{path}.prefill", "prefill_in_checklist")
 
     if "form_label_member" in v and "form_label" not in v:
-        ctx.add(f"{path}.form_label_member", "form_label_member needs form_label as well")
+        ctx.add(f"{path}.form_label_member", "member_label_alone")
     if v.get("leader_only") and ("number_member" in v or "form_label_member" in v):
         key = "number_member" if "number_member" in v else "form_label_member"
-        ctx.add(f"{path}.{key}", "a leader_only question is never shown to other members")
+        ctx.add(f"{path}.{key}", "leader_only_member", name=key)
     _check_label_number(ctx, v, path, "form_label", "number")
     _check_label_number(ctx, v, path, "form_label_member", "number_member")
 
     official: OfficialText | None = None
     if "official" in v:
         if pack_kind == "form":
-            ctx.add(
-                f"{path}.official",
-                "official text belongs in checklist packs; a form pack quotes the form "
-                "through form_label",
-            )
+            ctx.add(f"{path}.official", "official_in_form")
         elif follow_up:
-            ctx.add(f"{path}.official", "follow-up questions have no official text")
+            ctx.add(f"{path}.official", "official_in_follow_up")
         else:
             official = _parse_official(ctx, v["official"], f"{path}.official")
 
     if follow_up:
         for key in ("follow_ups", "leader_only", "number", "number_member"):
             if v.get(key):
-                ctx.add(f"{path}.{key}", f"{key} does not apply to a follow-up question")
+                ctx.add(f"{path}.{key}", "follow_up_key", name=key)
 
     return Question(
         id=qid,
@@ -1014,10 +1034,8 @@ def _check_label_number(
         return
     m = re.match(r"^(\d+)\. ", label)
     if m and m[1] != number.rsplit(".", 1)[-1]:
-        ctx.add(
-            f"{path}.{label_key}",
-            f"{label_key} starts with '{m[1]}.' but {number_key} is '{number}'",
-        )
+        ctx.add(f"{path}.{label_key}", "label_number", name=label_key, digit=m[1],
+                number_key=number_key, number=number)
 
 
 def _parse_official(ctx: _Ctx, table: dict[str, Any], path: str) -> OfficialText | None:
@@ -1025,29 +1043,20 @@ def _parse_official(ctx: _Ctx, table: dict[str, Any], path: str) -> OfficialText
     _nonempty(ctx, v, path, "text", "source_url")
     status = v.get("status")
     if status is not None and status not in OFFICIAL_STATUSES:
-        ctx.add(
-            f"{path}.status",
-            f"unknown status {status!r}: only verified or partial wording may be shipped; "
-            "for anything else remove official and rely on the team's summary prompt",
-        )
+        ctx.add(f"{path}.status", "unknown_status", value=status, allowed=OFFICIAL_STATUSES)
     text = v.get("text", "")
     if status == "partial" and text and not text.rstrip().endswith(ELLIPSIS):
-        dots = " (use the single character '…', not '...')" if text.endswith("...") else ""
-        ctx.add(
-            f"{path}.text",
-            f"partial official text must end with '…' to show it is incomplete{dots}",
-        )
+        ctx.add(f"{path}.text",
+                "partial_three_dots" if text.endswith("...") else "partial_without_ellipsis")
     if status == "verified" and text.endswith((ELLIPSIS, "...")):
-        ctx.add(
-            f"{path}.text",
-            "verified text ends with an ellipsis; if it is incomplete, set status = \"partial\"",
-        )
+        ctx.add(f"{path}.text", "verified_with_ellipsis")
     url = v.get("source_url", "")
     if url and not re.match(r"^https?://\S+$", url):
-        ctx.add(f"{path}.source_url", "source_url must be a full http:// or https:// address")
+        ctx.add(f"{path}.source_url", "bad_source_url", value=url)
     vf, vt = v.get("valid_from"), v.get("valid_to")
     if vf and vt and vf > vt:
-        ctx.add(f"{path}.valid_to", f"valid_to ({vt}) is before valid_from ({vf})")
+        ctx.add(f"{path}.valid_to", "valid_to_before_from", valid_from=vf.isoformat(),
+                valid_to=vt.isoformat())
     if not {"text", "status", "source_url", "retrieved"} <= v.keys() or status not in (
         OFFICIAL_STATUSES
     ):
@@ -1087,9 +1096,11 @@ __all__ = [
     "OPTION_ID_RE",
     "PACK_KINDS",
     "PREFILLS",
+    "PROBLEM_CODES",
     "QID_RE",
     "QUESTION_KINDS",
     "ROLES",
+    "WHY_CODES",
     "Annex",
     "Block",
     "CheckReport",
@@ -1099,9 +1110,11 @@ __all__ = [
     "Pack",
     "PackError",
     "Problem",
+    "ProblemCode",
     "Question",
     "Section",
     "check_pack_file",
+    "describe_problem",
     "load_pack",
     "load_packs",
 ]

@@ -49,17 +49,15 @@ class Forms:
             by_category = self.families.setdefault(pack.family, {})
             for category in pack.form.categories if pack.form is not None else ():
                 if category in by_category:
-                    problems.append(Problem(where, f"family {pack.family}", (
-                        f"packs {by_category[category].id} and {pack.id} are both for "
-                        f"{category}; give each category one pack")))
+                    problems.append(Problem(where, pack.family, "family_category_twice", {
+                        "family": pack.family, "category": category,
+                        "first": by_category[category].id, "second": pack.id}))
                 by_category[category] = pack
         for family, by_category in self.families.items():
             missing = [c.value for c in Category if c.value not in by_category]
             if missing:
-                problems.append(Problem(where, f"family {family}", (
-                    f"no pack for {', '.join(missing)}: list the family's other packs in "
-                    "review.other_forms (e.g. checklists/form-2025-2a.toml and "
-                    "checklists/form-2025-2c.toml)")))
+                problems.append(Problem(where, family, "family_category_missing",
+                                        {"family": family, "missing": tuple(missing)}))
         if problems:
             raise PackError(problems)
         self.default_family = form.family

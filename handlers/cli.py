@@ -729,7 +729,7 @@ def _main(args: argparse.Namespace, command: str, config: Path | None) -> int:
     except ConfigError as exc:
         return _fail(None, "config_error", EXIT_BAD_INPUT, kind=exc.kind, **exc.context)
     except PackError as exc:
-        return _fail(None, "error", EXIT_BAD_INPUT, kind="pack", detail=str(exc))
+        return _fail(None, "error", EXIT_BAD_INPUT, kind="pack", problems=exc.problems)
     except DeadlineProblem as exc:
         return _fail(None, "deadline_problem", EXIT_BAD_INPUT, problem=exc,
                      kind=type(exc).__name__)

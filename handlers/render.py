@@ -22,6 +22,7 @@ from jinja2 import (
     BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape,
 )
 
+from bot.checklist import Problem, describe_problem
 from bot.compose import VIETNAM
 from bot.config import ROOT
 from bot.screens import Action, Button, Screen
@@ -65,6 +66,11 @@ def make_environment(folder: Path, channel: str = "", *,
     return env
 
 
+def load_pack_words(root: Path = TEMPLATES) -> dict[str, Any]:
+    """The Vietnamese for every pack problem (see ``bot.checklist.describe_problem``)."""
+    return tomllib.loads((root / "pack_problems.toml").read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class MenuCommand:
     command: str
@@ -78,11 +84,13 @@ class Renderer:
         self.root = root
         self._envs: dict[str, Environment] = {}
         self.env = self.environment("")
+        self.env.filters["pack_problem"] = self.pack_problem
         self.labels: dict[str, Any] = tomllib.loads(
             (root / "labels.toml").read_text(encoding="utf-8")
         )
         self.words = Words.parse(self.labels)  # checks labels.toml against the core's actions
         self._typed = {action: words[0] for action, words in self.labels["keywords"].items()}
+        self._pack_words: dict[str, Any] | None = None
 
     @property
     def web_env(self) -> Environment:
@@ -122,6 +130,13 @@ class Renderer:
     def render_text(self, name: str, context: dict[str, Any]) -> str:
         """A plain-text template (``*.txt.j2``), e.g. for the operator's command line."""
         return self.env.get_template(f"{name}.txt.j2").render(**context)
+
+    def pack_problem(self, problem: Problem) -> str:
+        """What is wrong with a pack, in Vietnamese (``templates/pack_problems.toml``); the
+        ``pack_problem`` filter of the operator's templates."""
+        if self._pack_words is None:
+            self._pack_words = load_pack_words(self.root)
+        return describe_problem(problem, self._pack_words)
 
     def label(self, button: Button) -> str:
         return button.text if button.text is not None else self.labels["buttons"][button.label]

@@ -15,15 +15,18 @@ from bot.checklist import (
     Pack,
     PackError,
     check_pack_file,
+    describe_problem,
     load_pack,
     load_packs,
 )
+from handlers.render import load_pack_words
 from handlers.wiring import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKLIST = ROOT / "checklists" / "nq04-2016.toml"
 FORM = ROOT / "checklists" / "form-02-2023.toml"
 BROKEN = Path(__file__).resolve().parent / "data" / "packs"
+WORDS = load_pack_words()
 # Sections 3 and 4.1 of the domain reference, copied into the repository (no test may read a
 # file outside it).
 DOMAIN_MD = Path(__file__).resolve().parent / "data" / "reference" / "domain-excerpt.md"
@@ -425,84 +428,75 @@ def test_check_pack_file_counts_the_shipped_packs() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Broken packs: every class of error is reported with its key path and an explanation
+# Broken packs: every class of error is reported with its key path, a code and its facts,
+# and reads as Vietnamese
 
 
 Q0 = "sections[0].questions[0]"
 BROKEN_CASES = [
-    ("syntax.toml", "(syntax)", r"TOML syntax error at line 24, column \d+"),
-    ("unknown-key.toml", f"{Q0}.promt", r"unknown key 'promt'; did you mean 'prompt'\?"),
-    ("missing-key.toml", f"{Q0}.feeds", r"missing required key 'feeds'"),
-    ("wrong-type.toml", f"{Q0}.required", r"expected true or false, got the string 'no'"),
-    ("bad-id.toml", f"{Q0}.id", r"bad id 'câu 1'"),
-    (
-        "bad-option-id.toml",
-        "option_sets.presence.options[0].id",
-        r"bad option id 'KhongCoBieuHien'",
-    ),
-    (
-        "duplicate-id.toml",
-        "sections[0].questions[1].id",
-        r"duplicate question id 'q1' \(first at sections\[0\]\.questions\[0\]\.id\)",
-    ),
-    (
-        "unknown-option-set.toml",
-        f"{Q0}.option_set",
-        r"unknown option_set 'presense' \(known: presence\)",
-    ),
-    ("choice-without-options.toml", f"{Q0}.option_set", r"choice question needs option_set"),
-    ("options-on-text.toml", f"{Q0}.option_set", r"only choice questions have options"),
-    ("score-without-bounds.toml", f"{Q0}.max", r"score question needs max"),
-    ("score-min-ge-max.toml", f"{Q0}.max", r"max \(0\) must be greater than min \(100\)"),
-    ("official-on-form.toml", f"{Q0}.official", r"official text belongs in checklist packs"),
-    (
-        "official-bad-status.toml",
-        f"{Q0}.official.status",
-        r"unknown status 'topic': only verified or partial",
-    ),
-    (
-        "partial-without-ellipsis.toml",
-        f"{Q0}.official.text",
-        r"must end with '…'.*not '\.\.\.'",
-    ),
-    (
-        "official-missing-source.toml",
-        f"{Q0}.official.source_url",
-        r"missing required key 'source_url'",
-    ),
-    (
-        "official-missing-source.toml",
-        f"{Q0}.official.retrieved",
-        r"missing required key 'retrieved'",
-    ),
-    ("not-nfc.toml", f"{Q0}.prompt", r"not Unicode NFC"),
-    ("empty-prompt.toml", f"{Q0}.prompt", r"empty prompt"),
-    (
-        "bad-prefill.toml",
-        f"{Q0}.prefill",
-        r"unknown prefill 'shortcoming'; use one of: shortcomings, causes, remedies",
-    ),
-    ("bad-check.toml", f"{Q0}.check", r"unknown check 'specific'; use one of: concrete"),
-    ("follow-ups-without-table.toml", f"{Q0}.follow_ups", r"no \[\[follow_ups\]\]"),
-    ("unknown-kind.toml", f"{Q0}.kind", r"unknown kind 'multi'; use one of: choice, text, score"),
-    ("unknown-pack-kind.toml", "pack.kind", r"unknown kind 'survey'; use one of: checklist, form"),
-    ("form-without-form-table.toml", "form", r"form pack needs a \[form\] table"),
+    ("syntax.toml", "", "syntax_at", r"^lỗi cú pháp TOML ở dòng 24, cột \d+ \(.+\)$"),
+    ("unknown-key.toml", f"{Q0}.promt", "unknown_key_close",
+     r"^không có khóa «promt»; có phải là «prompt»\?$"),
+    ("missing-key.toml", f"{Q0}.feeds", "missing_key",
+     r"^thiếu khóa bắt buộc «feeds»: chỗ câu trả lời được ghi vào bản nháp, ví dụ \"I.1\"$"),
+    ("wrong-type.toml", f"{Q0}.required", "wrong_type",
+     r"^cần true hoặc false, nhưng đang là chuỗi «no»$"),
+    ("bad-id.toml", f"{Q0}.id", "bad_id", r"^mã «câu 1» không hợp lệ: dùng 1–16 ký tự"),
+    ("bad-option-id.toml", "option_sets.presence.options[0].id", "bad_option_id",
+     r"^mã lựa chọn «KhongCoBieuHien» không hợp lệ"),
+    ("duplicate-id.toml", "sections[0].questions[1].id", "duplicate_question_id",
+     r"^mã câu hỏi «q1» bị trùng \(đã dùng ở sections\[0\]\.questions\[0\]\.id\)$"),
+    ("unknown-option-set.toml", f"{Q0}.option_set", "unknown_option_set",
+     r"^không có bộ lựa chọn «presense» \(các bộ đang có: presence\)$"),
+    ("choice-without-options.toml", f"{Q0}.option_set", "choice_without_options",
+     r"^câu hỏi lựa chọn cần option_set"),
+    ("options-on-text.toml", f"{Q0}.option_set", "options_not_choice",
+     r"^chỉ câu hỏi lựa chọn \(choice\) mới có bộ lựa chọn, câu này là text$"),
+    ("score-without-bounds.toml", f"{Q0}.max", "score_bound_missing", r"^câu chấm điểm cần max$"),
+    ("score-min-ge-max.toml", f"{Q0}.max", "score_range",
+     r"^max \(0\) phải lớn hơn min \(100\)$"),
+    ("official-on-form.toml", f"{Q0}.official", "official_in_form",
+     r"^nguyên văn \(official\) chỉ dùng trong gói câu hỏi"),
+    ("official-bad-status.toml", f"{Q0}.official.status", "unknown_status",
+     r"^status «topic» không hợp lệ: .*\(verified, partial\)"),
+    ("partial-without-ellipsis.toml", f"{Q0}.official.text", "partial_three_dots",
+     r"kết thúc bằng «…».*không dùng ba dấu chấm «\.\.\.»"),
+    ("official-missing-source.toml", f"{Q0}.official.source_url", "missing_key",
+     r"^thiếu khóa bắt buộc «source_url»: nguyên văn phải ghi chép từ đâu$"),
+    ("official-missing-source.toml", f"{Q0}.official.retrieved", "missing_key",
+     r"^thiếu khóa bắt buộc «retrieved»"),
+    ("not-nfc.toml", f"{Q0}.prompt", "not_nfc", r"^chữ chưa ở dạng Unicode NFC"),
+    ("empty-prompt.toml", f"{Q0}.prompt", "empty_prompt", r"^khóa «prompt» để trống"),
+    ("bad-prefill.toml", f"{Q0}.prefill", "unknown_value",
+     r"^prefill «shortcoming» không hợp lệ; chọn một trong: shortcomings, causes, remedies$"),
+    ("bad-check.toml", f"{Q0}.check", "unknown_value",
+     r"^check «specific» không hợp lệ; chọn một trong: concrete$"),
+    ("follow-ups-without-table.toml", f"{Q0}.follow_ups", "no_follow_ups_table",
+     r"không có câu hỏi tiếp theo \[\[follow_ups\]\]"),
+    ("unknown-kind.toml", f"{Q0}.kind", "unknown_value",
+     r"^kind «multi» không hợp lệ; chọn một trong: choice, text, score$"),
+    ("unknown-pack-kind.toml", "pack.kind", "unknown_value",
+     r"^kind «survey» không hợp lệ; chọn một trong: checklist, form$"),
+    ("form-without-form-table.toml", "form", "no_form_table", r"^gói biểu mẫu cần bảng \[form\]"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "key", "message"), BROKEN_CASES, ids=[f"{c[0]}:{c[1]}" for c in BROKEN_CASES]
+    ("name", "key", "code", "said"), BROKEN_CASES, ids=[f"{c[0]}:{c[1]}" for c in BROKEN_CASES]
 )
-def test_broken_pack_reports_key_and_message(name: str, key: str, message: str) -> None:
+def test_broken_pack_reports_key_code_and_vietnamese(
+    name: str, key: str, code: str, said: str
+) -> None:
     path = BROKEN / name
     with pytest.raises(PackError) as caught:
         load_pack(path)
     problems = caught.value.problems
-    matching = [p for p in problems if p.key == key]
+    matching = [p for p in problems if p.key == key and p.code == code]
     assert matching, [str(p) for p in problems]
-    assert any(re.search(message, p.message) for p in matching), [str(p) for p in problems]
+    assert any(re.search(said, describe_problem(p, WORDS)) for p in matching), [
+        describe_problem(p, WORDS) for p in problems]
     assert all(p.file == str(path) for p in problems)
-    assert f"{path}: {key}: " in str(caught.value)
+    assert f"{path}: {key}: {code}" in str(caught.value)
 
 
 def test_every_broken_pack_file_is_exercised() -> None:
@@ -525,7 +519,8 @@ def test_all_problems_are_reported_at_once() -> None:
         load_pack(BROKEN / "many-problems.toml")
     lines = str(caught.value).splitlines()
     assert len(lines) == 4
-    assert all(re.match(r"^.+many-problems\.toml: \S+: .+$", line) for line in lines)
+    assert all(re.match(r"^.+many-problems\.toml: \S+: [a-z_]+( \(.*\))?$", line)
+               for line in lines)
 
 
 def test_check_pack_file_counts_small_packs() -> None:
@@ -540,8 +535,8 @@ def test_check_pack_file_counts_small_packs() -> None:
 
 def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     report = check_pack_file(tmp_path / "nowhere.toml")
-    assert [p.key for p in report.problems] == ["(file)"]
-    assert "cannot read" in report.problems[0].message
+    assert [(p.key, p.code) for p in report.problems] == [("", "no_file")]
+    assert describe_problem(report.problems[0], WORDS) == "không có tệp này"
 
 
 # ---------------------------------------------------------------------------------------
@@ -557,7 +552,10 @@ def test_load_packs_rejects_ids_shared_across_packs(tmp_path: Path) -> None:
         load_packs(CHECKLIST, form)
     (problem,) = caught.value.problems
     assert (problem.file, problem.key) == (str(form), "sections[0].questions[1].id")
-    assert "also used in" in problem.message
+    assert (problem.code, problem.facts) == ("question_id_shared",
+                                             {"id": "g1-01", "other": str(CHECKLIST)})
+    assert describe_problem(problem, WORDS) == (
+        f"mã câu hỏi «g1-01» đã dùng trong {CHECKLIST}; mã phải khác nhau trên cả hai gói")
 
 
 def test_load_packs_rejects_feeds_the_form_does_not_know(tmp_path: Path) -> None:
@@ -569,16 +567,20 @@ def test_load_packs_rejects_feeds_the_form_does_not_know(tmp_path: Path) -> None
     with pytest.raises(PackError) as caught:
         load_packs(checklist, FORM)
     (problem,) = caught.value.problems
-    assert problem.key == "follow_ups[1].feeds"
-    assert "feeds 'reasons' names nothing in the form pack" in problem.message
+    assert (problem.key, problem.code) == ("follow_ups[1].feeds", "feeds_unknown")
+    assert describe_problem(problem, WORDS).startswith(
+        "feeds «reasons» không trỏ tới chỗ nào trong gói biểu mẫu; dùng feeds của một câu trong "
+        "gói biểu mẫu (I.1, I.2,")
+    assert describe_problem(problem, WORDS).endswith(
+        "hoặc một chỗ điền sẵn (shortcomings, causes, remedies)")
 
 
 def test_load_packs_rejects_swapped_files() -> None:
     with pytest.raises(PackError) as caught:
         load_packs(FORM, CHECKLIST)
-    keys = {(Path(p.file).name, p.key) for p in caught.value.problems}
-    assert ("form-02-2023.toml", "pack.kind") in keys
-    assert ("nq04-2016.toml", "pack.kind") in keys
+    keys = {(Path(p.file).name, p.key, p.code) for p in caught.value.problems}
+    assert ("form-02-2023.toml", "pack.kind", "not_checklist") in keys
+    assert ("nq04-2016.toml", "pack.kind", "not_form") in keys
 
 
 def test_load_packs_reports_problems_from_both_files() -> None:

@@ -82,8 +82,11 @@ def test_process_refuses_to_start_on_a_broken_pack(tmp_path: Path) -> None:
                       encoding="utf-8")
     result = run(tmp_path, "--config", str(config), "console")
     assert result.returncode == 2
-    assert result.stderr.startswith("tusoi: gói câu hỏi hoặc biểu mẫu có lỗi")
-    assert "pack.kind" in result.stderr
+    assert result.stderr.startswith("tusoi: gói câu hỏi hoặc biểu mẫu có lỗi:\n")
+    assert (f"  {pack}: pack.kind: thiếu khóa bắt buộc «kind»: ghi rõ đây là gói câu hỏi "
+            '("checklist") hay gói biểu mẫu ("form")\n') in result.stderr
+    assert f"  {pack}: pack.title: thiếu khóa bắt buộc «title»\n" in result.stderr
+    assert "missing" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_checklist_check_command_reports_counts_and_errors(tmp_path: Path) -> None:
@@ -100,4 +103,5 @@ def test_checklist_check_command_reports_counts_and_errors(tmp_path: Path) -> No
     bad = tmp_path / "bad.toml"
     bad.write_text("[pack]\nid = 'x'\nkind = 'checklist'\n", encoding="utf-8")
     result = run(tmp_path, "checklist", "check", str(bad))
-    assert result.returncode == 1 and "bad.toml: pack.title" in result.stdout
+    assert result.returncode == 1
+    assert f"  {bad}: pack.title: thiếu khóa bắt buộc «title»\n" in result.stdout

@@ -162,12 +162,18 @@ def test_roster_import_does_not_invite_members_the_open_round_does_not_review(
 def test_a_form_family_missing_a_category_stops_the_start_with_the_keys_named(
     tmp_path: Path,
 ) -> None:
-    from bot.checklist import PackError
+    from bot.checklist import PackError, describe_problem
+    from handlers.render import load_pack_words
 
     base = make_settings(tmp_path)
     settings = dataclasses.replace(base, review=dataclasses.replace(ReviewConfig(),
                                                                     other_forms=[]))
     with pytest.raises(PackError) as caught:
         build_core(settings, FixedClock())
-    message = str(caught.value)
-    assert "review.other_forms" in message and "no pack for leader, outside" in message
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.key, problem.code) == (
+        "review.form, review.other_forms", "form-2025", "family_category_missing")
+    assert describe_problem(problem, load_pack_words()) == (
+        "họ biểu mẫu «form-2025» chưa có gói cho đối tượng leader, outside: khai báo các gói "
+        "còn lại của họ này trong review.other_forms (ví dụ checklists/form-2025-2a.toml và "
+        "checklists/form-2025-2c.toml)")
