@@ -82,9 +82,19 @@ def test_problem_14_plain_tusoi_without_a_token_never_touches_the_real_database(
     assert real.read_bytes() == before
 
 
+# Ctrl-C as a terminal delivers it. A shell that starts the tests in the background
+# (``cmd &``) gives them SIGINT ignored, and an ignored signal stays ignored across exec: the
+# console would never see the Ctrl-C. So the child restores it, then becomes the console.
+AS_AT_A_TERMINAL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'handlers.cli', 'console'])"
+)
+
+
 def test_problem_16_ctrl_c_ends_the_console_at_once_without_a_traceback(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "handlers.cli", "console"], cwd=tmp_path,
+        [sys.executable, "-c", AS_AT_A_TERMINAL], cwd=tmp_path,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
              "PYTHONUNBUFFERED": "1"},
@@ -98,9 +108,8 @@ def test_problem_16_ctrl_c_ends_the_console_at_once_without_a_traceback(tmp_path
             seen += chunk
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)  # once
-        # wait() rather than communicate(): communicate closes standard input, and an end of
-        # input racing the signal would end the console the Ctrl-D way (exit 0), which a
-        # real Ctrl-C at a terminal never does.
+        # wait() rather than communicate(): communicate closes standard input, which would
+        # end the console the Ctrl-D way (exit 0) should the signal be missed.
         proc.wait(timeout=10)
         elapsed = time.monotonic() - started
         assert proc.stderr is not None
