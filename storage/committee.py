@@ -191,18 +191,19 @@ class CommitteeQueries(Queries):
 
     async def set_review_result(self, review_id: int, level: str | None,
                                 score: int | None) -> None:
-        await self._run("UPDATE reviews SET self_level = ?, self_score = ? WHERE id = ?",
-                        (level, score, review_id))
+        await self._run("UPDATE reviews SET self_level = ?, self_score = ?, result_recorded = 1"
+                        " WHERE id = ?", (level, score, review_id))
 
     async def reviews_without_result(self, round_id: int | None = None) -> list[tuple[int, int,
                                                                                    int]]:
         """(review id, member id, round id) of submitted reviews whose level and score were
-        never recorded (submitted before they were), not yet purged."""
+        never recorded (submitted before they were), not yet purged. A review recorded with
+        neither (its draft proposes no level and no score) is not listed again."""
         extra, params = ("AND v.round_id = ?", (round_id,)) if round_id is not None else ("",
                                                                                          ())
         rows = await self._all(
             "SELECT v.id, v.member_id, v.round_id FROM reviews v"
-            " WHERE v.submitted_version > 0 AND v.self_level IS NULL AND v.self_score IS NULL"
+            " WHERE v.submitted_version > 0 AND v.result_recorded = 0"
             f" AND v.purged_at IS NULL {extra} ORDER BY v.id", params)
         return [(int(r["id"]), int(r["member_id"]), int(r["round_id"])) for r in rows]
 

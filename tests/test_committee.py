@@ -16,7 +16,7 @@ from bot.report import chart_figure, load_texts
 from bot.screens import DeskAction, Press, desk_press
 from handlers.wiring import Core
 from tests.committeehelpers import Fixture, build
-from tests.conftest import Chat
+from tests.conftest import Chat, seed
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -219,3 +219,19 @@ def button(desk: DeskAction, target: int):  # a press any channel could forge
 
 
 del Press
+
+
+async def test_a_draft_recorded_without_a_level_is_not_read_again_at_every_start(
+    core: Core,
+) -> None:
+    """Levels and scores of drafts submitted before they were recorded are filled in at
+    start, once. A draft that proposes neither used to look "never recorded" for ever, and
+    every start read its answers again (found by bench/bench_startup.py)."""
+    s = await seed(core)
+    store, now = core.store, core.clock.now()
+    async with store.transaction():  # submitted the old way: nothing recorded with it
+        review = await store.create_review(s.round_id, s.member_id, now)
+        await store.add_submission(review.id, "ban-kiem-diem.docx", b"PK-1", now)
+    assert await core.service.record_results() == 1  # no answers: no level, no score
+    assert (await store.committee_lines(None, s.cell_id))[0].self_level is None
+    assert await core.service.record_results() == 0  # the next start reads nothing again

@@ -650,6 +650,9 @@ async def test_committees_officers_and_the_committees_tracker(core: Core,
     assert lines[secretary].review_id is None and not lines[secretary].invited
     assert [line.member.id for line in await store.committee_lines(None, cell)] == sorted(lines)
     assert [line.member.id for line in await store.round_lines(round_id)] == sorted(lines)
+    async with store.transaction():  # recorded with neither: still recorded, never listed again
+        await store.set_review_result(review.id, None, None)
+    assert await store.reviews_without_result() == []
 
 
 async def test_web_logins_sessions_and_the_access_log(core: Core, clock: FixedClock) -> None:
