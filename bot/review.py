@@ -156,6 +156,19 @@ class ReviewService:
             self.on_notice()
         return screens
 
+    async def seen(self, incoming: Incoming) -> None:
+        """An account was used for something its adapter answers alone (a new download link):
+        notices follow it as they follow any message, and a blocked account is reachable
+        again."""
+        async with self.store.transaction():
+            who = await self.store.who(incoming.channel, incoming.external_id)
+            if who is None:
+                return
+            became_reachable = who.unreachable
+            await self._seen(who)
+        if became_reachable:
+            await self._after_commit(incoming, "reachable again")
+
     async def _seen(self, who: Who) -> None:
         """Mark the account as the one used last (notices follow it), at most every few
         minutes unless another of the member's accounts was used since."""

@@ -173,6 +173,18 @@ async def fetch(url: str) -> httpx.Response:
         return await client.get(url)
 
 
+async def test_tai_lai_counts_as_using_the_zalo_account(tmp_path: Path) -> None:
+    """«tải lại» is answered by the adapter, before the core; it still marks the Zalo
+    account as the one used last, so the member's notices follow them to Zalo."""
+    async with running_zalo_bot(tmp_path, previews=False) as h:
+        user = await linked(h)
+        await h.core.db.execute("UPDATE accounts SET last_seen_at = NULL WHERE channel = 'zalo'")
+        assert "chưa nộp bản kiểm điểm nào" in await h.say(user, "tải lại")
+        [row] = await h.core.db.fetch_all(
+            "SELECT last_seen_at FROM accounts WHERE channel = 'zalo'")
+        assert row[0] is not None
+
+
 async def test_the_draft_arrives_as_a_one_time_link_and_tai_lai_gives_a_new_one(
     tmp_path: Path,
 ) -> None:

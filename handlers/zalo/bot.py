@@ -220,6 +220,7 @@ class ZaloBot:
         member = await store.member_by_account(CHANNEL, incoming.external_id)
         if member is None or not member.active:
             return None
+        await self.core.service.seen(incoming)  # notices follow the account used last
         _, review = await store.open_round_with_review(member.cell_id, member.id)
         submission = await store.latest_submission(review.id) if review is not None else None
         if review is None or submission is None:
