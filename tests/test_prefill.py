@@ -42,7 +42,7 @@ async def submitted_with_one_admission(core: Core) -> tuple[Chat, int]:
     return chat, await review_id(core, s, s.member_id)
 
 
-async def test_kept_prefill_of_section_vi_follows_a_changed_remedy(core: Core) -> None:
+async def test_problem_9_kept_prefill_of_section_vi_follows_a_changed_remedy(core: Core) -> None:
     chat, rid = await submitted_with_one_admission(core)
     assert f"- Biểu hiện 1.3: {REMEDY}" in draft_text(chat)
     assert (await core.store.answers(rid))["a-vi"].prefilled
@@ -57,7 +57,7 @@ async def test_kept_prefill_of_section_vi_follows_a_changed_remedy(core: Core) -
     assert REMEDY not in text
 
 
-async def test_causes_answered_after_keeping_ii2_appear_in_ii2(core: Core) -> None:
+async def test_problem_9_causes_answered_after_keeping_ii2_appear_in_ii2(core: Core) -> None:
     chat, _ = await submitted_with_one_admission(core)
     await edit(chat, "1.1")
     await chat.press(chat.button(action="a", text="Có biểu hiện ở mức độ nhẹ"))
@@ -70,7 +70,7 @@ async def test_causes_answered_after_keeping_ii2_appear_in_ii2(core: Core) -> No
     assert f"- Biểu hiện 1.1: Ít đọc sách lý luận\n- Biểu hiện 1.3: {WHY}" in causes
 
 
-async def test_what_happened_text_appears_once_in_the_draft(core: Core) -> None:
+async def test_problem_9_what_happened_text_appears_once_in_the_draft(core: Core) -> None:
     chat, _ = await submitted_with_one_admission(core)
     text = draft_text(chat)
     assert text.count(WHAT) == 1
