@@ -29,6 +29,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import Application
 
 from handlers.wiring import Core
@@ -260,7 +261,11 @@ async def run_worker(core: Core, stop: asyncio.Event, *, worker_id: int,
     worker = Worker(core, app, worker_id=worker_id, slots=slots, poll_seconds=poll_seconds,
                     leader_retry_seconds=leader_retry_seconds, zalo=zalo)
     watchdog = asyncio.create_task(_exit_if_stuck(stop, stop_grace_seconds), name="watchdog")
-    await app.initialize()
+    if not await _initialize(app, stop, worker_id):
+        watchdog.cancel()
+        if zalo is not None:
+            await zalo.close()
+        return worker
     try:
         if app.post_init is not None:
             await app.post_init(app)  # opens (and migrates) the database, sets the menu
@@ -277,6 +282,25 @@ async def run_worker(core: Core, stop: asyncio.Event, *, worker_id: int,
             await zalo.close()
         watchdog.cancel()
     return worker
+
+
+async def _initialize(app: Application, stop: asyncio.Event, worker_id: int) -> bool:
+    """``app.initialize()`` (Telegram's getMe), tried again after a network failure until it
+    works (True) or ``stop`` is set (False). A worker restarted while Telegram, or this
+    machine, is slow waits for it instead of exiting; a refused token still ends it."""
+    delay = 0.5
+    while True:
+        try:
+            await app.initialize()
+            return True
+        except NetworkError as exc:
+            log.warning("worker %d: Telegram did not answer at start (%s); trying again in "
+                        "%.1f s", worker_id, type(exc).__name__, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return False
+        except TimeoutError:
+            delay = min(delay * 2, 30.0)
 
 
 async def _exit_if_stuck(stop: asyncio.Event, grace: float) -> None:

@@ -280,3 +280,28 @@ def test_ingress_and_worker_need_postgresql(tmp_path: Path,
     assert main(["backup", str(tmp_path / "b.sqlite3"), "--config", str(pg)]) == 1
     assert "pg_dump" in capsys.readouterr().err
     assert isinstance(Settings().web, WebSettings) and TelegramSettings().webhook_path == ""
+
+
+async def test_a_worker_started_while_telegram_fails_waits_for_it(tmp_path: Path) -> None:
+    """A worker restarted while Telegram (or the machine) is slow used to exit with code 1 at
+    its first failed getMe (seen once in the soak under load); it now tries again until
+    Telegram answers, and a stop meanwhile ends it cleanly."""
+    url = fresh_database()
+    async with FakeBotApi() as api:
+        settings = province_settings(tmp_path, url, api)
+        api.fail_next("getMe", status=502, times=2)
+        stop = asyncio.Event()
+        run = asyncio.create_task(run_worker(build_core(settings), stop, worker_id=1, slots=2))
+        try:
+            await api.wait_for(lambda: len(api.calls("setMyCommands")) >= 1, 20)
+            assert len(api.calls("getMe")) == 3  # two failures, then the answer
+        finally:
+            stop.set()
+            await asyncio.wait_for(run, 30)  # returns: no exception, no exit
+
+        api.fail_next("getMe", status=502, times=1000)
+        stop = asyncio.Event()
+        run = asyncio.create_task(run_worker(build_core(settings), stop, worker_id=2, slots=2))
+        await api.wait_for(lambda: len(api.calls("getMe")) >= 5, 20)
+        stop.set()
+        await asyncio.wait_for(run, 10)  # stopped while waiting for Telegram: ends cleanly
