@@ -237,6 +237,16 @@ class ErrorCounter(logging.Handler):
         self.count += 1
 
 
+async def poll_like_get_updates(arrivals: asyncio.Queue[dict[str, Any]], inbox: Any) -> None:
+    """As getUpdates would: whatever arrived meanwhile, in one batch of at most 100, given
+    to ``Inbox.accept`` (the poller's own HTTP left out)."""
+    while True:
+        batch = [await arrivals.get()]
+        while not arrivals.empty() and len(batch) < 100:
+            batch.append(arrivals.get_nowait())
+        await inbox.accept(batch)
+
+
 async def seed_members(core: Core, n: int) -> None:
     """One cell, ``n`` members linked on Telegram, one open round."""
     store, now = core.store, core.clock.now()
@@ -335,15 +345,7 @@ async def run_inbox(core: Core, app: Application, fake: FakeBotApi, n: int) -> R
 
             arrivals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-            async def poller() -> None:
-                """Like getUpdates: whatever arrived meanwhile, in one batch of at most 100."""
-                while True:
-                    batch = [await arrivals.get()]
-                    while not arrivals.empty() and len(batch) < 100:
-                        batch.append(arrivals.get_nowait())
-                    await inbox.accept(batch)
-
-            polling = asyncio.create_task(poller())
+            polling = asyncio.create_task(poll_like_get_updates(arrivals, inbox))
 
             async def member(user_id: int) -> None:
                 person = Member(user_id)

@@ -69,7 +69,7 @@ from telegram.ext import (
 from bench_startup import fill, migrate
 from bench_flow import (
     FIRST_USER_ID, ErrorCounter, FakeBotApi, Member, cpu_model, filesystem, next_update, pct,
-    seed_members,
+    poll_like_get_updates, seed_members,
 )
 from bot.checklist import load_packs
 from bot.config import DatabaseSettings, Settings, TelegramSettings
@@ -382,15 +382,7 @@ async def run_tusoi(workdir: Path, rung: Rung, members: int, in_flight: int,
                                       for q in s.questions)
             arrivals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-            async def poller() -> None:
-                """As getUpdates would: what arrived meanwhile, in one batch of at most 100."""
-                while True:
-                    batch = [await arrivals.get()]
-                    while not arrivals.empty() and len(batch) < 100:
-                        batch.append(arrivals.get_nowait())
-                    await inbox.accept(batch)
-
-            polling = asyncio.create_task(poller())
+            polling = asyncio.create_task(poll_like_get_updates(arrivals, inbox))
             before = dataclasses.replace(db.stats)
             await drive(app, arrivals.put_nowait, fake, result, members, in_flight,
                         checklist_ids)
