@@ -115,9 +115,15 @@ class CommitteeDesk:
 
     async def files(self, summary: CommitteeSummary) -> tuple[bytes, bytes]:
         """The chart (PNG) and the workbook (XLSX), built off the event loop."""
-        now, texts = self.clock.now(), self.settings.texts
-        return await asyncio.gather(asyncio.to_thread(chart_png, summary, texts, now),
-                                    asyncio.to_thread(workbook, summary, texts, now))
+        return await asyncio.gather(self.chart(summary), self.workbook(summary))
+
+    async def chart(self, summary: CommitteeSummary) -> bytes:
+        """The chart (PNG), built off the event loop."""
+        return await asyncio.to_thread(chart_png, summary, self.settings.texts, self.clock.now())
+
+    async def workbook(self, summary: CommitteeSummary) -> bytes:
+        """The workbook (XLSX), built off the event loop."""
+        return await asyncio.to_thread(workbook, summary, self.settings.texts, self.clock.now())
 
     # ----------------------------------------------------------------- screens
 

@@ -244,15 +244,16 @@ class Dashboard:
         if not allowed(actor, Act.COMMITTEE_VIEW, committee_id=committee_id):
             return self._refused("not_found", 404)
         summary = await self.desk.summary(committee_id)
-        png, xlsx = await self.desk.files(summary)
+        content = await (self.desk.workbook(summary) if kind == "xlsx"
+                         else self.desk.chart(summary))  # only the file asked for
         await self._log(actor, f"web_{kind}", f"committee:{committee_id}")
         headers = dict(HEADERS)
         if kind == "xlsx":
             stamp = self.core.clock.now().strftime("%Y%m%d")
             headers["Content-Disposition"] = (
                 f'attachment; filename="dang-bo-{committee_id}-{stamp}.xlsx"')
-            return Response(xlsx, media_type=XLSX, headers=headers)
-        return Response(png, media_type="image/png", headers=headers)
+            return Response(content, media_type=XLSX, headers=headers)
+        return Response(content, media_type="image/png", headers=headers)
 
     async def _log(self, actor: Actor, action: str, detail: str | None) -> None:
         async with self.core.store.transaction():
