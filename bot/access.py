@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from bot.models import Cell, Member, is_officer
 
-__all__ = ["Act", "Actor", "allowed", "is_officer", "may_manage", "visible_committees"]
+__all__ = ["Act", "Actor", "allowed", "is_officer", "may_manage"]
 
 
 class Act(StrEnum):
@@ -50,11 +50,6 @@ class Actor:
 def may_manage(actor: Member, target: Member | None) -> bool:
     """An active secretary or deputy may manage the members of their own cell only."""
     return target is not None and is_officer(actor) and actor.cell_id == target.cell_id
-
-
-def visible_committees(actor: Actor) -> frozenset[int]:
-    """The committees whose overview the actor may see."""
-    return actor.committees if actor.member.active else frozenset()
 
 
 def allowed(actor: Actor | None, act: Act, *, cell: Cell | None = None,

@@ -22,7 +22,7 @@ from bot.access import Act, Actor, allowed
 from bot.committee import CellSummary, CommitteeSummary, summarize, summarize_cell
 from bot.delivery import Notice, NoticeQueue
 from bot.errors import NoSuchCell, NotCommitteeOfficer, NotOfficer
-from bot.models import Cell, Member, MemberLine, Round, is_officer
+from bot.models import Member, MemberLine, Round, is_officer
 from bot.mydata import OwnDataDesk
 from bot.ports import Clock, CommitteeStore
 from bot.reminders import local_day
@@ -258,9 +258,6 @@ class CommitteeDesk:
             return None
         actor = await self.actor(member)
         return actor if allowed(actor, Act.WEB_LOGIN) else None
-
-    async def visible_cell(self, actor: Actor, cell: Cell | None) -> bool:
-        return allowed(actor, Act.CELL_VIEW, cell=cell)
 
     async def log(self, actor: Actor, action: str, detail: str | None,
                   now: datetime | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.bundle import _header_row, _put, _stamp, _workbook_bytes
@@ -41,10 +41,6 @@ LATE = "#b2182b"
 
 def load_texts(path: Path = DEFAULT_TEXTS) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
-def _vn_date(moment: datetime) -> str:
-    return _stamp(moment)
 
 
 # ----------------------------------------------------------------- the chart
@@ -93,7 +89,7 @@ def chart_figure(summary: CommitteeSummary, texts: Mapping[str, Any], now: datet
         axes.spines[side].set_visible(False)
     figure.suptitle(t["title"].format(committee=clean_line(summary.committee.name)),
                     fontfamily=FONT, fontsize=10, fontweight="bold")
-    axes.set_title(t["subtitle"].format(date=_vn_date(now)), fontfamily=FONT, fontsize=7)
+    axes.set_title(t["subtitle"].format(date=_stamp(now)), fontfamily=FONT, fontsize=7)
     figure.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False,
                   prop={"family": FONT, "size": 7})
     return figure
@@ -112,7 +108,6 @@ def chart_png(summary: CommitteeSummary, texts: Mapping[str, Any], now: datetime
 
 # ----------------------------------------------------------------- the workbook
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 _LATE_FONT = Font(bold=True, color="B2182B")
 
 

@@ -114,9 +114,6 @@ class ReviewService:
     def rules(self) -> RuleBook | None:
         return self.forms.rules
 
-    def form_for(self, round_: Round, member: Member) -> Pack:
-        return self.forms.form_for(round_, member)
-
     async def record_results(self, round_id: int | None = None) -> int:
         """Record the level and score of earlier submissions that lack them (once)."""
         async with self.store.transaction():
@@ -225,11 +222,6 @@ class ReviewService:
             return press.desk if is_officer(member) else None
         actor = await self.committee.actor(member)
         return press.desk if actor.committee_officer else None
-
-    async def may_use_desk(self, channel: str, external_id: str) -> bool:
-        """Whether this account belongs to an officer (a read: for progress messages)."""
-        member = await self.store.member_by_account(channel, external_id)
-        return member is not None and is_officer(member)
 
     async def _prepare(self, incoming: Incoming) -> Incoming:
         """Before the transaction: render a member's draft when they submit, and read an

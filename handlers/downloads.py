@@ -62,11 +62,6 @@ class DownloadLinks:
 
     # ------------------------------------------------------------------ making links
 
-    async def link_for(self, submission: SubmissionRef, member_id: int | None = None) -> str:
-        """A download link for one stored submission version, given to ``member_id``."""
-        url, _ = await self._docx_link(submission, member_id)
-        return url
-
     async def _docx_link(self, submission: SubmissionRef, member_id: int | None
                          ) -> tuple[str, int]:
         """A submission's link, and the member whose draft it is."""

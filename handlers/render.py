@@ -109,10 +109,6 @@ class Renderer:
 
     # ------------------------------------------------------------- core vocabulary
 
-    def texts(self) -> Words:
-        """The words the core recognises and writes, as configured in labels.toml."""
-        return self.words
-
     def menu(self) -> list[MenuCommand]:
         return [MenuCommand(name, spec["description"])
                 for name, spec in self.labels["commands"].items()]

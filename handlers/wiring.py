@@ -176,7 +176,7 @@ def build_core(settings: Settings, clock: Clock | None = None, *,
         invite_links=[TelegramLinks(settings.telegram.bot_username)],
     ))
     service = ReviewService(
-        store, clock, forms, renderer.texts(),
+        store, clock, forms, renderer.words,
         ReviewSettings(
             link_attempts=invites.max_failed_attempts,
             link_window=timedelta(minutes=invites.attempt_window_minutes),

@@ -106,7 +106,6 @@ class _Group:
 
     done: asyncio.Future[None]
     members: int = 0
-    number: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,6 @@ class CommitStats:
 
     groups: int = 0
     transactions: int = 0
-
-    @property
-    def per_group(self) -> float:
-        return self.transactions / self.groups if self.groups else 0.0
 
 
 class Database:
@@ -157,7 +152,6 @@ class Database:
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
         self._group: _Group | None = None
-        self._groups = itertools.count(1)
         self._committers: set[asyncio.Task[None]] = set()
 
     def describe(self) -> str:
@@ -317,11 +311,6 @@ class Database:
             return None
         return scope if scope.task is task else None
 
-    @property
-    def in_transaction(self) -> bool:
-        """Whether the running task is inside one of this database's transactions."""
-        return self._scope() is not None
-
     async def _begin(self) -> _Group:
         writer = self._require(self._writer)
         # Once BEGIN has run, the group exists, even if the task that began it is cancelled
@@ -329,7 +318,7 @@ class Database:
         future = self._submit(lambda: writer.execute("BEGIN IMMEDIATE"))
         cancelled = await self._settle(future)
         future.result()  # BEGIN's own error, e.g. another process kept the write lock
-        group = _Group(asyncio.get_running_loop().create_future(), number=next(self._groups))
+        group = _Group(asyncio.get_running_loop().create_future())
         self._group = group
         if self.group_commit:
             # Queued on the lock behind whoever is waiting now: they join this group, and

@@ -23,7 +23,6 @@ from bot.screens import SubmissionRef
 from storage.db import Queries
 from storage.engine import Row
 
-REMINDER_KINDS = tuple(k.value for k in Kind)
 _SEP = "\x1f"  # between channel and external id in one column
 
 
