@@ -11,7 +11,6 @@ outbox in the same transaction (``bot.delivery``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,14 +29,13 @@ from bot.report import chart_png, workbook
 from bot.rules import Eligibility
 from bot.screens import Button, DeskAction, Document, Press, Screen, desk_press
 from bot.state import Forms
+from bot.text import token_hash
 from bot.words import Words
 
 __all__ = ["CommitteeDesk", "CommitteeSettings", "login_hash"]
 
 
-def login_hash(token: str) -> str:
-    """What is stored of a web login link's or session's token (never the token)."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+login_hash = token_hash  # what is stored of a web login link's or session's token
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -69,3 +70,9 @@ def ascii_number(text: str, max_digits: int = 9) -> int | None:
     if 0 < len(normal) <= max_digits and normal.isascii() and normal.isdigit():
         return int(normal)
     return None
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a secret token (a download link's, a web login's or session's):
+    its SHA-256, never the token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

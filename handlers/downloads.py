@@ -11,7 +11,6 @@ its own (``/p/{token}.png``, a few minutes, a few fetches): Zalo's servers fetch
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.screens import Document, SubmissionRef
+from bot.text import token_hash
 from handlers import preview
 from handlers.wiring import Core
 from storage.downloads import Download, DownloadStore
@@ -30,10 +30,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PNG = "image/png"
 # Zalo's servers fetch a preview once, perhaps again on a retry of their own: a few fetches.
 PREVIEW_FETCHES = 5
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
