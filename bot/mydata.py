@@ -116,10 +116,11 @@ class OwnDataDesk:
         round_, review_id = await self._own(member, press.target)
         if round_.status is RoundStatus.OPEN:
             return [Screen("mydata/round_open", {"round": round_.title})]
-        if round_.purged_at is not None or await self._is_purged(review_id):
+        counts = await self.store.purge_counts([review_id])
+        if round_.purged_at is not None or not any(
+                counts[k] for k in ("answers", "history", "drafts")):
             return [Screen("mydata/deleted_already", {"round": round_.title})]
         if press.desk is DeskAction.DELETE_MINE:
-            counts = await self.store.purge_counts([review_id])
             return [Screen("mydata/confirm_delete", {"round": round_.title, **counts},
                            buttons=((Button("confirm_delete_mine", desk_press(
                                DeskAction.CONFIRM_DELETE_MINE, review_id)),
@@ -137,10 +138,6 @@ class OwnDataDesk:
             if own == review_id:
                 return round_, own
         raise NotYours()
-
-    async def _is_purged(self, review_id: int) -> bool:
-        counts = await self.store.purge_counts([review_id])
-        return not any(counts[k] for k in ("answers", "history", "drafts"))
 
     async def files(self, member: Member) -> list[Screen]:
         """Every round's answers (now and as they changed) and drafts, in one zip."""

@@ -71,6 +71,7 @@ class PurgePlan:
     closed_on: date | None   # the day the round closed (its meeting day if closed earlier)
     earliest: date | None    # the first day the purge may run
     refusal: str | None      # why not now: round_open, not_exported, too_early, purged
+    review_ids: tuple[int, ...] = ()  # the round's reviews, which the purge removes texts of
 
     @property
     def ready(self) -> bool:
@@ -172,7 +173,7 @@ class Retention:
             refusal = "not_exported"
         elif earliest is not None and local_day(self.clock.now()) < earliest:
             refusal = "too_early"
-        return PurgePlan(round_, counts, closed_on, earliest, refusal)
+        return PurgePlan(round_, counts, closed_on, earliest, refusal, tuple(ids))
 
     async def purge(self, round_id: int) -> PurgePlan:
         """Remove the round's answer texts, all or nothing (one transaction, opened here by
@@ -187,8 +188,7 @@ class Retention:
                                      if plan.earliest else "", days=self.days)
             # The levels and scores outlive the answers they were computed from.
             await record_results(self.store, self.forms, self.words, round_id)
-            ids = [review for review, _ in await self.store.round_reviews(round_id)]
             now = self.clock.now()
-            await self.store.purge_reviews(ids, now)
+            await self.store.purge_reviews(plan.review_ids, now)
             await self.store.mark_round_purged(round_id, now)
         return plan
