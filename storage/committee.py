@@ -30,7 +30,8 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _member(row: Any, prefix: str = "") -> Member:
+def member_of(row: Any, prefix: str = "") -> Member:
+    """A ``members`` row as a ``Member`` (its columns named ``prefix`` + the column)."""
     return Member(
         id=row[prefix + "id"], cell_id=row[prefix + "cell_id"],
         full_name=row[prefix + "full_name"], birth_date=row[prefix + "birth_date"],
@@ -66,7 +67,7 @@ _LINE_COLUMNS = (
 
 def _line(row: Any) -> MemberLine:
     return MemberLine(
-        member=_member(row, "m_"), invited=bool(row["invited"]) or bool(row["linked"]),
+        member=member_of(row, "m_"), invited=bool(row["invited"]) or bool(row["linked"]),
         linked=bool(row["linked"]), review_id=row["v_id"],
         submitted_version=int(row["v_version"] or 0), decision=row["v_decision"],
         answered=int(row["v_answered"] or 0), self_level=row["v_level"],
@@ -145,7 +146,7 @@ class CommitteeQueries(Queries):
         rows = await self._all(
             f"SELECT {columns} FROM committee_officers o JOIN members m ON m.id = o.member_id"
             " WHERE o.committee_id = ? ORDER BY m.id", (committee_id,))
-        return [_member(r) for r in rows]
+        return [member_of(r) for r in rows]
 
     # ------------------------------------------------------------- the committee's tracker
 

@@ -17,7 +17,7 @@ from bot.models import (
     ReviewItem, ReviewStatus, Role, Round, RosterUpload, Standing, Submission, Who,
 )
 from bot.ports import Redeem
-from storage.committee import CommitteeQueries, cell_of, round_of
+from storage.committee import CommitteeQueries, cell_of, member_of, round_of
 from storage.engine import Row
 from storage.outbox import OutboxStore, ts
 
@@ -28,17 +28,6 @@ def _by_name(name: str, member_id: int) -> tuple[str, int]:
     """Members in name order, case aside, the same on every engine (a database's collation
     would differ between SQLite and PostgreSQL, and between PostgreSQL installations)."""
     return name.casefold(), member_id
-
-
-def _member(row: Row) -> Member:
-    return Member(
-        id=row["id"], cell_id=row["cell_id"], full_name=row["full_name"],
-        birth_date=row["birth_date"], party_post=row["party_post"], gov_post=row["gov_post"],
-        mass_post=row["mass_post"], work_unit=row["work_unit"],
-        is_leader=bool(row["is_leader"]), role=Role(row["role"]), active=bool(row["active"]),
-        joined_on=row["joined_on"], category=Category(row["category"]),
-        standing=Standing(row["standing"]) if row["standing"] else None,
-    )
 
 
 def _category(is_leader: bool, category: Category | None) -> Category:
@@ -138,13 +127,13 @@ class SqliteStore(CommitteeQueries):
 
     async def member(self, member_id: int) -> Member | None:
         row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     async def members(self, cell_id: int) -> list[Member]:
         rows = await self._all(
             "SELECT * FROM members WHERE cell_id = ? AND active = 1 ORDER BY id", (cell_id,)
         )
-        return [_member(r) for r in rows]
+        return [member_of(r) for r in rows]
 
     async def cell_officers(self, cell_id: int) -> list[Member]:
         rows = await self._all(
@@ -152,7 +141,7 @@ class SqliteStore(CommitteeQueries):
             " AND role IN ('secretary', 'deputy') ORDER BY role DESC, id",
             (cell_id,),
         )
-        return [_member(r) for r in rows]
+        return [member_of(r) for r in rows]
 
     async def set_member_category(self, member_id: int, category: Category) -> None:
         await self._run(
@@ -193,7 +182,7 @@ class SqliteStore(CommitteeQueries):
         if row is None:
             return None
         seen, latest = row["a_seen"], row["latest_seen"]
-        return Who(Account(channel, external_id, row["id"]), _member(row), row["a_menu"],
+        return Who(Account(channel, external_id, row["id"]), member_of(row), row["a_menu"],
                    datetime.fromisoformat(seen) if seen else None,
                    datetime.fromisoformat(latest) if latest else None,
                    row["a_unreachable"] is not None)
@@ -226,7 +215,7 @@ class SqliteStore(CommitteeQueries):
             " WHERE a.channel = ? AND a.external_id = ?",
             (channel, external_id),
         )
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     async def accounts_of(self, member_id: int) -> list[Account]:
         rows = await self._all(
@@ -501,7 +490,7 @@ class SqliteStore(CommitteeQueries):
             " WHERE m.cell_id = ? AND m.active = 1 AND (CAST(? AS BIGINT) IS NULL OR m.id = ?)",
             (round_id, cell_id, member_id, member_id),
         )
-        return [MemberProgress(_member(row), bool(row["linked"]), bool(row["reachable"]),
+        return [MemberProgress(member_of(row), bool(row["linked"]), bool(row["reachable"]),
                                _review(row, "v_") if row["v_id"] is not None else None,
                                int(row["answered"] or 0))
                 for row in sorted(rows, key=lambda r: _by_name(r["full_name"], r["id"]))]
@@ -668,7 +657,7 @@ class SqliteStore(CommitteeQueries):
             " AND COALESCE(birth_date, '') = COALESCE(?, '') ORDER BY id LIMIT 1",
             (cell_id, full_name, birth_date),
         )
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     async def update_member_posts(
         self, member_id: int, *, party_post: str | None, gov_post: str | None,
