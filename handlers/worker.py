@@ -33,7 +33,8 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 
 from handlers.wiring import Core
-from storage.chats import CHANNEL_NOTICE, MAX_ATTEMPTS, ChatClaims, Claimed
+from storage.inbox import CHANNEL_NOTICE
+from storage.chats import MAX_ATTEMPTS, ChatClaims, Claimed
 from storage.pg import PgDatabase
 
 log = logging.getLogger(__name__)

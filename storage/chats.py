@@ -40,7 +40,6 @@ from storage.pg import PgDatabase
 # caught by a few kills in a row; an update that kills every worker it reaches costs at most
 # this many worker restarts.
 MAX_ATTEMPTS = 10
-CHANNEL_NOTICE = "tusoi_inbox"  # NOTIFY'd by the ingress when it stores updates
 CANDIDATES = 16
 
 

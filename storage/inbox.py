@@ -14,6 +14,8 @@ from datetime import datetime
 from storage.db import Queries
 from storage.outbox import ts
 
+# PostgreSQL: the channel NOTIFY'd when updates are stored, which idle workers LISTEN on.
+CHANNEL_NOTICE = "tusoi_inbox"
 
 @dataclass(frozen=True)
 class InboxRow:
@@ -61,7 +63,7 @@ class InboxStore(Queries):
         """Wake the workers waiting for updates (PostgreSQL: a NOTIFY, delivered when the
         caller's transaction commits; SQLite has one process, which already knows)."""
         if self.db.kind == "postgres":
-            await self._one("SELECT pg_notify('tusoi_inbox', '') AS sent")
+            await self._one("SELECT pg_notify(?, '') AS sent", (CHANNEL_NOTICE,))
 
     async def pending(self, channel: str) -> list[InboxRow]:
         """Rows not yet handled, oldest first."""

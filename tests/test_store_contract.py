@@ -29,7 +29,7 @@ from bot.ports import Redeem
 from bot.reminders import Kind, Planned
 from bot.screens import SubmissionRef
 from handlers.wiring import Core, build_core
-from storage.chats import CHANNEL_NOTICE
+from storage.inbox import CHANNEL_NOTICE
 from storage.committee import CommitteeQueries
 from storage.db import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.db import Database, migration_files
