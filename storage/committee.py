@@ -17,7 +17,7 @@ from bot.models import (
     Answer, Category, Cell, CellRound, Committee, Member, MemberLine, Role, Round, RoundStatus, Standing,
     Submission, ViewLogin,
 )
-from storage.db import Queries
+from storage.db import Queries, marks
 from storage.outbox import ts
 
 
@@ -270,10 +270,10 @@ class CommitteeQueries(Queries):
                 "SELECT id, actor_id, action, target_id, at, detail FROM access_log ORDER BY id")
         else:
             ids = list(member_ids or [])
-            marks = ", ".join("?" * len(ids)) or "NULL"
+            listed = marks(ids) or "NULL"
             rows = await self._all(
                 "SELECT id, actor_id, action, target_id, at, detail FROM access_log"
-                f" WHERE target_id IN ({marks}) OR actor_id IN ({marks}) OR actor_id = ?"
+                f" WHERE target_id IN ({listed}) OR actor_id IN ({listed}) OR actor_id = ?"
                 " ORDER BY id", (*ids, *ids, actor_id))
         return [{"id": r["id"], "actor_id": r["actor_id"], "action": r["action"],
                  "target_id": r["target_id"], "at": r["at"], "detail": r["detail"]}
@@ -328,19 +328,19 @@ class CommitteeQueries(Queries):
         if not ids:
             return {"answers": 0, "history": 0, "drafts": 0, "draft_bytes": 0, "points": 0,
                     "pending": 0, "comments": 0}
-        marks = ", ".join("?" * len(ids))
+        listed = marks(ids)
         row = await self._one(
-            f"SELECT (SELECT COUNT(*) FROM answers WHERE review_id IN ({marks})) AS answers,"
-            f" (SELECT COUNT(*) FROM answer_history WHERE review_id IN ({marks})) AS history,"
-            f" (SELECT COUNT(*) FROM submissions WHERE review_id IN ({marks})"
+            f"SELECT (SELECT COUNT(*) FROM answers WHERE review_id IN ({listed})) AS answers,"
+            f" (SELECT COUNT(*) FROM answer_history WHERE review_id IN ({listed})) AS history,"
+            f" (SELECT COUNT(*) FROM submissions WHERE review_id IN ({listed})"
             "   AND LENGTH(docx) > 0) AS drafts,"
             f" (SELECT COALESCE(SUM(LENGTH(docx)), 0) FROM submissions"
-            f"   WHERE review_id IN ({marks})) AS draft_bytes,"
+            f"   WHERE review_id IN ({listed})) AS draft_bytes,"
             " (SELECT COUNT(*) FROM review_items i JOIN reviews v ON v.round_id = i.round_id"
-            f"   AND v.member_id = i.member_id WHERE v.id IN ({marks}) AND i.text != '') AS points,"
-            f" (SELECT COUNT(*) FROM reviews WHERE id IN ({marks})"
+            f"   AND v.member_id = i.member_id WHERE v.id IN ({listed}) AND i.text != '') AS points,"
+            f" (SELECT COUNT(*) FROM reviews WHERE id IN ({listed})"
             "   AND pending_text IS NOT NULL) AS pending,"
-            f" (SELECT COUNT(*) FROM reviews WHERE id IN ({marks})"
+            f" (SELECT COUNT(*) FROM reviews WHERE id IN ({listed})"
             "   AND decision_comment IS NOT NULL) AS comments",
             (*ids, *ids, *ids, *ids, *ids, *ids, *ids))
         return {k: int(row[k] or 0) for k in ("answers", "history", "drafts", "draft_bytes",
@@ -355,27 +355,27 @@ class CommitteeQueries(Queries):
         ids = list(review_ids)
         if not ids:
             return
-        marks = ", ".join("?" * len(ids))
+        listed = marks(ids)
         await self._run(
             "UPDATE reviews SET answered = (SELECT COUNT(*) FROM answers x"
-            f" WHERE x.review_id = reviews.id AND x.skipped = 0) WHERE id IN ({marks})"
+            f" WHERE x.review_id = reviews.id AND x.skipped = 0) WHERE id IN ({listed})"
             " AND answered IS NULL", ids)
-        await self._run(f"DELETE FROM answer_history WHERE review_id IN ({marks})", ids)
-        await self._run(f"DELETE FROM answers WHERE review_id IN ({marks})", ids)
-        await self._run(f"DELETE FROM downloads WHERE review_id IN ({marks})", ids)
-        await self._run(f"UPDATE submissions SET docx = ? WHERE review_id IN ({marks})",
+        await self._run(f"DELETE FROM answer_history WHERE review_id IN ({listed})", ids)
+        await self._run(f"DELETE FROM answers WHERE review_id IN ({listed})", ids)
+        await self._run(f"DELETE FROM downloads WHERE review_id IN ({listed})", ids)
+        await self._run(f"UPDATE submissions SET docx = ? WHERE review_id IN ({listed})",
                         (b"", *ids))
         await self._run(
             "UPDATE review_items SET text = '' WHERE EXISTS (SELECT 1 FROM reviews v"
             " WHERE v.round_id = review_items.round_id AND v.member_id = review_items.member_id"
-            f" AND v.id IN ({marks}))", ids)
+            f" AND v.id IN ({listed}))", ids)
         await self._run(
             "DELETE FROM outbox WHERE kind = 'notice' AND status != 'planned' AND EXISTS"
             " (SELECT 1 FROM reviews v WHERE v.round_id = outbox.round_id"
-            f" AND v.member_id = outbox.member_id AND v.id IN ({marks}))", ids)
+            f" AND v.member_id = outbox.member_id AND v.id IN ({listed}))", ids)
         await self._run(
             "UPDATE reviews SET pending_qid = NULL, pending_text = NULL, decision_comment = NULL,"
-            f" cursor = NULL, purged_at = ? WHERE id IN ({marks})", (ts(now), *ids))
+            f" cursor = NULL, purged_at = ? WHERE id IN ({listed})", (ts(now), *ids))
 
     async def mark_round_purged(self, round_id: int, now: datetime) -> None:
         await self._run("UPDATE rounds SET purged_at = ? WHERE id = ?", (ts(now), round_id))

@@ -462,6 +462,11 @@ class Database:
                 conn.set_trace_callback(None)
 
 
+def marks(values: Sequence[object]) -> str:
+    """One ``?`` per value, for ``IN (…)``."""
+    return ", ".join("?" * len(values))
+
+
 class Queries:
     """What every store is built on: the engine's query helpers, with ``?`` placeholders and
     rows addressed by column name, inside the caller's transaction if there is one."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.screens import SubmissionRef
-from storage.db import Queries
+from storage.db import Queries, marks
 from storage.outbox import ts
 
 KEEP_EXPIRED = timedelta(days=30)  # then the row itself goes; access_log keeps the history
@@ -54,9 +54,9 @@ class DownloadStore(Queries):
         """Count one use of a live link of one of ``kinds`` and log it; None when there is
         no such link, or it has expired or been used up (the caller cannot tell which, on
         purpose)."""
-        marks = ", ".join("?" * len(kinds))
+        listed = marks(kinds)
         row = await self._one(
-            f"UPDATE downloads SET uses = uses + 1 WHERE token_hash = ? AND kind IN ({marks})"
+            f"UPDATE downloads SET uses = uses + 1 WHERE token_hash = ? AND kind IN ({listed})"
             " AND expires_at > ? AND uses < max_uses"
             " RETURNING id, kind, review_id, version, member_id, filename, media_type, content",
             (token_hash, *kinds, _ts(now)),

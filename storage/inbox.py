@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Queries
+from storage.db import Queries, marks
 from storage.outbox import ts
 
 # PostgreSQL: the channel NOTIFY'd when updates are stored, which idle workers LISTEN on.
@@ -86,10 +86,10 @@ class InboxStore(Queries):
         """Handled: forget the payload (it holds what the member wrote), keep the key."""
         for start in range(0, len(ids), 500):
             part = list(ids[start:start + 500])
-            marks = ", ".join("?" * len(part))
+            listed = marks(part)
             await self._run(
                 f"UPDATE inbox SET state = 'done', done_at = ?, payload = NULL"
-                f" WHERE id IN ({marks})",
+                f" WHERE id IN ({listed})",
                 (_ts(now), *part),
             )
 

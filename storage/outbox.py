@@ -20,7 +20,7 @@ from bot.delivery import NOTICE, Notice, OutboxRow, TallyLine, dump_context
 from bot.models import Submission
 from bot.reminders import DueReminder, Kind, Planned, Recipient
 from bot.screens import SubmissionRef
-from storage.db import Queries
+from storage.db import Queries, marks
 from storage.engine import Row
 
 _SEP = "\x1f"  # between channel and external id in one column
@@ -30,10 +30,6 @@ def ts(value: datetime) -> str:
     """Fixed-width UTC text, so comparing the text compares the moments: the one encoding of
     a moment in every table, on both engines."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" * len(values))
 
 
 def _dt(text: str) -> datetime:
@@ -157,7 +153,7 @@ class OutboxStore(Queries):
             " m.cell_id, m.full_name, m.active, v.status AS review_status,"
             " (SELECT a.channel || CAST(? AS TEXT) || a.external_id FROM accounts a"
             "  WHERE a.member_id = x.member_id AND a.unreachable_at IS NULL"
-            f"  AND a.channel IN ({_marks(channels)})"
+            f"  AND a.channel IN ({marks(channels)})"
             "  ORDER BY a.last_seen_at DESC, a.linked_at DESC LIMIT 1) AS target"
             " FROM outbox x JOIN members m ON m.id = x.member_id"
             " LEFT JOIN rounds r ON r.id = x.round_id"
@@ -165,7 +161,7 @@ class OutboxStore(Queries):
             " WHERE x.status = 'planned' AND x.wake_at <= ? AND (? = 1 OR x.quiet = 0)"
             # A person reachable only on a channel that is not running waits for it.
             " AND (EXISTS (SELECT 1 FROM accounts t WHERE t.member_id = x.member_id"
-            f"      AND t.unreachable_at IS NULL AND t.channel IN ({_marks(channels)}))"
+            f"      AND t.unreachable_at IS NULL AND t.channel IN ({marks(channels)}))"
             "  OR NOT EXISTS (SELECT 1 FROM accounts w"
             "      WHERE w.member_id = x.member_id AND w.unreachable_at IS NULL))"
             " ORDER BY x.wake_at, x.id LIMIT ?",
@@ -203,9 +199,8 @@ class OutboxStore(Queries):
             " external_id = ? WHERE id = ? AND status = 'planned'",
             [(channel, external_id, i) for i, channel, external_id in sends])
         ids = [i for i, _, _ in sends]
-        marks = ", ".join("?" * len(ids))  # by primary key, not a scan
-        rows = await self._all(
-            f"SELECT id FROM outbox WHERE id IN ({marks}) AND status = 'sending'", ids)
+        rows = await self._all(  # by primary key, not a scan
+            f"SELECT id FROM outbox WHERE id IN ({marks(ids)}) AND status = 'sending'", ids)
         claimed = {r["id"] for r in rows}
         return [i for i in ids if i in claimed]
 
@@ -250,7 +245,7 @@ class OutboxStore(Queries):
         """Accounts not known to have blocked the bot (on ``channels``; None: on any)."""
         if channels is not None and not channels:
             return 0
-        where = f" AND channel IN ({_marks(channels)})" if channels is not None else ""
+        where = f" AND channel IN ({marks(channels)})" if channels is not None else ""
         row = await self._one(
             "SELECT COUNT(*) AS n FROM accounts WHERE member_id = ? AND unreachable_at IS NULL"
             + where, (member_id, *(channels or ())))
