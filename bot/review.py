@@ -37,7 +37,7 @@ from bot.screens import (
 )
 from bot.results import record_results
 from bot.secretary import Desk, DeskSettings
-from bot.state import SUMMARY_CURSOR, Forms, ReviewState, load_review
+from bot.state import SUMMARY_CURSOR, Forms, ReviewState, load_review, state_of
 from bot.submit import Submitter, unchanged
 from bot.text import ascii_number, clean_text, fold
 from bot.views import Views
@@ -309,8 +309,11 @@ class ReviewService:
         round_, review = await self.store.open_round_with_review(member.cell_id, member.id)
         if round_ is None or review is None:  # nothing to submit yet; never a write here
             return
+        if self.forms.not_reviewed(member, round_) is not None:
+            return  # nothing to render: the transaction says why
+        state = await state_of(self.store, self.forms, self.words, member, round_, review,
+                               await self.store.answers(review.id))
         try:
-            state = await self.load(member)
             await self.submitter.prerender(state)
         except Refusal:  # nothing to render: the transaction says why
             return
