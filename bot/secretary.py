@@ -443,15 +443,20 @@ class Desk:
                                            target.id if target is not None else None)
         reminded: list[str] = []
         unlinked: list[str] = []
+        notices: list[Notice] = []
         for line in chosen:
-            if status_of(line) in DONE or not self.forms.eligibility(line.member,
-                                                                    round_).reviewed:
+            status = status_of(line)
+            if status in DONE or not self.forms.eligibility(line.member, round_).reviewed:
                 continue
-            told = line.linked and await self._tell(
-                line.member, "review/reminder",
-                {"round": round_.title, "due": round_.member_due,
-                 "returned": status_of(line) == "returned"}, round_)
-            (reminded if told else unlinked).append(line.member.full_name)
+            if not line.linked:  # read with the progress: no query per member
+                unlinked.append(line.member.full_name)
+                continue
+            notices.append(Notice(line.member.id, "review/reminder",
+                                  {"round": round_.title, "due": round_.member_due,
+                                   "returned": status == "returned"}, round_id=round_.id))
+            reminded.append(line.member.full_name)
+        if notices:
+            await self.notices.enqueue(notices, self.clock.now())
         return [Screen("secretary/reminded", {"reminded": reminded, "unlinked": unlinked})]
 
     async def _invite(self, target: Member) -> list[Screen]:
