@@ -380,10 +380,11 @@ def run_console(settings: Settings, config: Path | None, announce: bool) -> int:
 
 def run_bot(settings: Settings) -> int:
     """Every configured channel (Telegram, Zalo and its web app) in one process."""
-    from handlers.run import run
+    from handlers.run import serve
     from handlers.wiring import build_core
 
-    run(build_core(settings))
+    core = build_core(settings)
+    _until_signal(lambda stop: serve(core, stop))
     return EXIT_OK
 
 
@@ -431,12 +432,13 @@ def _from_ms(value: Any) -> Any:
 
 
 def run_telegram(settings: Settings, config: Path | None) -> int:
-    from handlers.tg.app import run_polling
+    from handlers.tg.app import build_application, serve
     from handlers.wiring import build_core
 
     if not settings.telegram.token:
         raise ConfigError("no_token", source=str(config or ""), key="telegram.token")
-    run_polling(build_core(settings))
+    app = build_application(build_core(settings))
+    _until_signal(lambda stop: serve(app, stop))
     return EXIT_OK
 
 

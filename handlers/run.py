@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 
 from handlers.wiring import Core
 
@@ -45,15 +44,3 @@ async def serve(core: Core, stop: asyncio.Event) -> None:
         if event.is_set() and isinstance(fatal, BaseException):
             raise fatal
 
-
-def run(core: Core) -> None:
-    """Run until SIGINT or SIGTERM (logging is set up by the caller)."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(core, stop)
-
-    asyncio.run(main())

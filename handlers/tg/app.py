@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import asyncio
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -129,17 +128,3 @@ async def serve(app: Application, stop: asyncio.Event) -> None:
     if inbox.fatal is not None:
         raise inbox.fatal
 
-
-def run_polling(core: Core) -> None:
-    """Run until SIGINT or SIGTERM. Logging is set up by the caller
-    (handlers.cli.configure_logging)."""
-    app = build_application(core)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(app, stop)
-
-    asyncio.run(main())
