@@ -215,10 +215,8 @@ def steps_from(forms: Forms, member: Member, round_: Round, answers: Mapping[str
 async def state_of(store: OwnPoints, forms: Forms, words: Words, member: Member, round_: Round,
                    review: Review, answers: Mapping[str, Answer]) -> ReviewState:
     extra = await replacements(store, forms, words, member, round_)
-    form = forms.form_for(round_, member)
-    steps = flow.build_steps(forms.checklist, form, is_leader=member.is_leader,
-                             answers=answers, replacements=extra)
-    return ReviewState(member, round_, review, answers, steps, extra, form)
+    steps = steps_from(forms, member, round_, answers, extra)
+    return ReviewState(member, round_, review, answers, steps, extra, forms.form_for(round_, member))
 
 
 async def load_review(store: LoadStore, forms: Forms, words: Words, member: Member,
