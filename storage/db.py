@@ -462,6 +462,12 @@ class Database:
                 conn.set_trace_callback(None)
 
 
+def by_name(name: str, member_id: int) -> tuple[str, int]:
+    """Members in name order, case aside, the same on every engine (a database's collation
+    would differ between SQLite and PostgreSQL, and between PostgreSQL installations)."""
+    return name.casefold(), member_id
+
+
 def marks(values: Sequence[object]) -> str:
     """One ``?`` per value, for ``IN (…)``."""
     return ", ".join("?" * len(values))

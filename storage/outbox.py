@@ -20,7 +20,7 @@ from bot.delivery import NOTICE, Notice, OutboxRow, TallyLine, dump_context
 from bot.models import Submission
 from bot.reminders import DueReminder, Kind, Planned, Recipient
 from bot.screens import SubmissionRef
-from storage.db import Queries, marks
+from storage.db import Queries, by_name, marks
 from storage.engine import Row
 
 _SEP = "\x1f"  # between channel and external id in one column
@@ -287,7 +287,7 @@ class OutboxStore(Queries):
             " FROM rounds r JOIN members m ON m.cell_id = r.cell_id AND m.active = 1"
             " WHERE r.id = ?",
             (round_id,))
-        rows = sorted(rows, key=lambda r: (r["full_name"].casefold(), r["id"]))
+        rows = sorted(rows, key=lambda r: by_name(r["full_name"], r["id"]))
         return [TallyLine(r["id"], r["full_name"], bool(r["linked"]),
                           bool(r["linked"]) and bool(r["unreachable"]), bool(r["done"]),
                           date.fromisoformat(r["joined_on"]) if r["joined_on"] else None,

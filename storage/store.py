@@ -19,15 +19,10 @@ from bot.models import (
 from bot.ports import Redeem
 from storage.committee import CommitteeQueries, cell_of, member_of, round_of
 from storage.engine import Row
+from storage.db import by_name
 from storage.outbox import OutboxStore, ts
 
 _ts = ts  # one encoding for every moment: fixed-width UTC text, so text order is time order
-
-
-def _by_name(name: str, member_id: int) -> tuple[str, int]:
-    """Members in name order, case aside, the same on every engine (a database's collation
-    would differ between SQLite and PostgreSQL, and between PostgreSQL installations)."""
-    return name.casefold(), member_id
 
 
 def _category(is_leader: bool, category: Category | None) -> Category:
@@ -493,7 +488,7 @@ class SqliteStore(CommitteeQueries):
         return [MemberProgress(member_of(row), bool(row["linked"]), bool(row["reachable"]),
                                _review(row, "v_") if row["v_id"] is not None else None,
                                int(row["answered"] or 0))
-                for row in sorted(rows, key=lambda r: _by_name(r["full_name"], r["id"]))]
+                for row in sorted(rows, key=lambda r: by_name(r["full_name"], r["id"]))]
 
     async def round_answers(self, round_id: int,
                             member_id: int | None = None) -> dict[int, dict[str, Answer]]:
