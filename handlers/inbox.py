@@ -253,3 +253,12 @@ class Tasks(Generic[U]):
         """Let what is in flight finish (at shutdown, after ``stop_feeding``)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def poll_backoff(failures: int, what: str, logger: logging.Logger, doing: str) -> None:
+    """After the ``failures``-th failed poll in a row: wait 0.5 s doubling up to 30 s, and say
+    so at the 1st, the 10th and every 100th failure (``doing``: what failed)."""
+    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+    if failures in (1, 10) or failures % 100 == 0:
+        logger.warning("%s (%s), try %d; again in %.0f s", doing, what, failures, delay)
+    await asyncio.sleep(delay)

@@ -38,7 +38,7 @@ from telegram import Bot, Update
 from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, BaseUpdateProcessor
 
-from handlers.inbox import Inbox as ChannelInbox, Item, Received
+from handlers.inbox import Inbox as ChannelInbox, Item, Received, poll_backoff
 from handlers.tg.limits import retry_seconds
 from handlers.wiring import Core
 
@@ -232,8 +232,5 @@ class Inbox:
                 await asyncio.sleep(retry_seconds(exc))
             except (TelegramError, OSError, sqlite3.Error) as exc:  # unreachable, 5xx, disk
                 failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                if failures in (1, 10) or failures % 100 == 0:
-                    log.warning("cannot fetch or store updates (%s), try %d; again in %.0f s",
-                                type(exc).__name__, failures, delay)
-                await asyncio.sleep(delay)
+                await poll_backoff(failures, type(exc).__name__, log,
+                                   "cannot fetch or store updates")

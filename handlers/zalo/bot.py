@@ -22,7 +22,7 @@ import httpx
 from bot.config import ROOT
 from bot.screens import Document, Incoming, Screen, SubmissionRef
 from bot.text import fold
-from handlers.inbox import Inbox, Received, Tasks
+from handlers.inbox import Inbox, Received, Tasks, poll_backoff
 from handlers.wiring import Core
 from handlers.zalo.api import BAD_TOKEN, ZaloApi, ZaloError
 from handlers.zalo.send import CHANNEL, ZaloTransport
@@ -161,24 +161,17 @@ class ZaloBot:
                     self.failed.set()
                     return
                 failures += 1
-                await self._backoff(failures, f"zalo:{exc.kind}")
+                await poll_backoff(failures, f"zalo:{exc.kind}", log,
+                                   "cannot fetch Zalo events")
             except (httpx.HTTPError, OSError) as exc:
                 if isinstance(exc, httpx.ReadTimeout):
                     continue  # a long poll that outlived its read timeout: ask again
                 failures += 1
-                await self._backoff(failures, type(exc).__name__)
+                await poll_backoff(failures, type(exc).__name__, log, "cannot fetch Zalo events")
             except Exception as exc:  # the database: never a busy loop
                 log.exception("cannot store a Zalo event")
                 failures += 1
-                await self._backoff(failures, type(exc).__name__)
-
-    @staticmethod
-    async def _backoff(failures: int, what: str) -> None:
-        delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-        if failures in (1, 10) or failures % 100 == 0:
-            log.warning("cannot fetch Zalo events (%s), try %d; again in %.0f s", what,
-                        failures, delay)
-        await asyncio.sleep(delay)
+                await poll_backoff(failures, type(exc).__name__, log, "cannot fetch Zalo events")
 
     # ------------------------------------------------------------------ handling
 
