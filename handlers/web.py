@@ -100,6 +100,16 @@ def telegram_arrival(body: bytes) -> Arrival:
     return Arrival(str(update.update_id), chat_key(update), json.dumps(data, ensure_ascii=False))
 
 
+async def to_inbox(core: Core, inbox: InboxStore, channel: str, arrival: Arrival) -> int:
+    """A webhook's update committed to the inbox, and the workers woken when it is new;
+    how many were stored (0: a redelivery)."""
+    async with core.db.transaction():
+        added = await inbox.add(channel, [arrival], core.clock.now())
+        if added:
+            await inbox.announce()
+    return len(added)
+
+
 class EventSink(Protocol):
     """Where Zalo's webhook puts a checked event: the single process's ``ZaloBot`` (stored
     and handled there), or ``ZaloToInbox`` in ``tusoi ingress`` (stored for the workers)."""
@@ -119,11 +129,7 @@ class ZaloToInbox:
         message = event["message"]
         arrival = Arrival(str(message["message_id"]), str(message["chat"]["id"]),
                           json.dumps(event, ensure_ascii=False))
-        async with self.core.db.transaction():
-            added = await self.inbox.add(ZALO, [arrival], self.core.clock.now())
-            if added:
-                await self.inbox.announce()
-        return bool(added)
+        return await to_inbox(self.core, self.inbox, ZALO, arrival) > 0
 
 
 def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
@@ -151,11 +157,8 @@ def build_web_app(core: Core, *, zalo: EventSink | ZaloBot | None = None,
         except (ValueError, UnicodeDecodeError, TypeError, KeyError):
             log.info("Telegram webhook: a malformed body refused")
             return _refusal(400, "malformed JSON or not a Telegram update")
-        async with core.db.transaction():
-            added = await inbox.add(TELEGRAM, [arrival], core.clock.now())
-            if added:
-                await inbox.announce()
-        return JSONResponse({"ok": True, "result": {"stored": len(added)}})
+        stored = await to_inbox(core, inbox, TELEGRAM, arrival)
+        return JSONResponse({"ok": True, "result": {"stored": stored}})
 
     async def zalo_webhook(request: Request) -> Response:
         if zalo is None or not secret:
