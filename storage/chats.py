@@ -31,7 +31,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from storage.inbox import InboxRow, InboxStore
+from storage.inbox import ROW_COLUMNS, InboxRow, InboxStore, inbox_row
 from storage.pg import PgDatabase
 
 # A row handed over this many times without being done is set aside. Higher than the single
@@ -104,11 +104,10 @@ class ChatClaims:
     async def pending(self, claimed: Claimed) -> list[InboxRow]:
         """The claimed chat's pending rows, in arrival order."""
         cur = await claimed.conn.execute(
-            "SELECT id, channel, update_key, chat_key, payload, attempts FROM inbox"
+            f"SELECT {ROW_COLUMNS} FROM inbox"
             " WHERE state = 'pending' AND channel = %s AND chat_key = %s ORDER BY id",
             (claimed.channel, claimed.chat_key))
-        return [InboxRow(r["id"], r["channel"], r["update_key"], r["chat_key"], r["payload"],
-                         r["attempts"]) for r in await cur.fetchall()]
+        return [inbox_row(r) for r in await cur.fetchall()]
 
     async def hand_over(self, row_id: int) -> int:
         """Count the row as handed over (committed at once, so a worker it kills still counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Queries, marks
 from storage.outbox import ts
@@ -25,6 +26,15 @@ class InboxRow:
     chat_key: str
     payload: str
     attempts: int = 0
+
+
+ROW_COLUMNS = "id, channel, update_key, chat_key, payload, attempts"
+
+
+def inbox_row(row: Any) -> InboxRow:
+    """An ``inbox`` row selected with ``ROW_COLUMNS``."""
+    return InboxRow(row["id"], row["channel"], row["update_key"], row["chat_key"],
+                    row["payload"], row["attempts"])
 
 
 @dataclass(frozen=True)
@@ -68,12 +78,9 @@ class InboxStore(Queries):
     async def pending(self, channel: str) -> list[InboxRow]:
         """Rows not yet handled, oldest first."""
         rows = await self._all(
-            "SELECT id, channel, update_key, chat_key, payload, attempts FROM inbox"
-            " WHERE channel = ? AND state = 'pending' ORDER BY id",
-            (channel,),
-        )
-        return [InboxRow(r["id"], r["channel"], r["update_key"], r["chat_key"], r["payload"],
-                         r["attempts"]) for r in rows]
+            f"SELECT {ROW_COLUMNS} FROM inbox WHERE channel = ? AND state = 'pending'"
+            " ORDER BY id", (channel,))
+        return [inbox_row(r) for r in rows]
 
     async def count_start(self, channel: str) -> None:
         """A process starts and finds these rows pending: count the attempt."""
