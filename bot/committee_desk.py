@@ -150,8 +150,8 @@ class CommitteeDesk:
         summary = await self.summary(committee_id)
         png, xlsx = await self.files(summary)
         now = self.clock.now()
-        await self.store.log_view(actor.member.id, "committee_view", None,
-                                  f"committee:{committee_id}", now)
+        await self.store.log_access(actor.member.id, "committee_view", None, now,
+                                    detail=f"committee:{committee_id}")
         texts = self.settings.texts
         cells = [self._cell_context(c) for c in summary.cells]
         cell_buttons = [_button("committee_cell", DeskAction.COMMITTEE_CELL, c["id"],
@@ -193,8 +193,8 @@ class CommitteeDesk:
 
     async def _cell(self, actor: Actor, cell_id: int) -> list[Screen]:
         cell = await self.cell_summary(actor, cell_id)
-        await self.store.log_view(actor.member.id, "cell_view", None, f"cell:{cell_id}",
-                                  self.clock.now())
+        await self.store.log_access(actor.member.id, "cell_view", None, self.clock.now(),
+                                    detail=f"cell:{cell_id}")
         texts = self.settings.texts
         committee_id = cell.cell.committee_id or 0
         return [Screen("committee/cell", {
@@ -226,8 +226,8 @@ class CommitteeDesk:
                     round_id=round_.id if round_ else None))
             (reminded if officers else nobody).append(cell.cell.name)
         await self.notices.enqueue(notices, now)
-        await self.store.log_view(actor.member.id, "remind_late", None,
-                                  f"committee:{committee_id}", now)
+        await self.store.log_access(actor.member.id, "remind_late", None, now,
+                                    detail=f"committee:{committee_id}")
         return [Screen("committee/reminded", {"reminded": reminded, "nobody": nobody},
                        buttons=((_button("committee", DeskAction.COMMITTEE, committee_id),),))]
 
@@ -242,7 +242,7 @@ class CommitteeDesk:
         now = self.clock.now()
         ttl = self.settings.login_ttl
         await self.store.add_web_login(login_hash(token), actor.member.id, now, now + ttl)
-        await self.store.log_view(actor.member.id, "web_link", None, None, now)
+        await self.store.log_access(actor.member.id, "web_link", None, now)
         return [Screen("committee/web_link", {"url": f"{base}/w/login/{token}",
                                               "minutes": ttl // timedelta(minutes=1),
                                               "expires": now + ttl})]
@@ -259,5 +259,5 @@ class CommitteeDesk:
 
     async def log(self, actor: Actor, action: str, detail: str | None,
                   now: datetime | None = None) -> None:
-        await self.store.log_view(actor.member.id, action, None, detail,
-                                  now or self.clock.now())
+        await self.store.log_access(actor.member.id, action, None, now or self.clock.now(),
+                                    detail=detail)

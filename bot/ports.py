@@ -180,9 +180,11 @@ class Handover(Protocol):
 
 class AccessLog(Protocol):
     async def log_access(
-        self, actor_id: int | None, action: str, target_id: int | None, now: datetime
+        self, actor_id: int | None, action: str, target_id: int | None, now: datetime,
+        detail: str | None = None,
     ) -> None:
-        """``actor_id`` None: the operator at the command line."""
+        """``actor_id`` None: the operator at the command line; ``detail``: which cell or
+        file a page view or a download was of."""
         ...
 
 
@@ -277,8 +279,6 @@ class CommitteeReader(Protocol):
 
     async def committee_lines(self, committee_id: int | None,
                               cell_id: int | None = None) -> list[MemberLine]: ...
-    async def log_view(self, actor_id: int, action: str, target_id: int | None,
-                       detail: str | None, now: datetime) -> None: ...
 
 
 class WebLogins(Protocol):

@@ -255,13 +255,6 @@ class CommitteeQueries(Queries):
         await self._run("DELETE FROM web_logins WHERE expires_at < ?", (ts(before),))
         await self._run("DELETE FROM web_sessions WHERE expires_at < ?", (ts(before),))
 
-    async def log_view(self, actor_id: int, action: str, target_id: int | None,
-                       detail: str | None, now: datetime) -> None:
-        """A page view or a download: who, what, about whom, which cell or file."""
-        await self._run(
-            "INSERT INTO access_log (actor_id, action, target_id, at, detail)"
-            " VALUES (?, ?, ?, ?, ?)", (actor_id, action, target_id, ts(now), detail))
-
     async def access_log_rows(self, member_ids: Sequence[int] | None = None,
                               actor_id: int | None = None) -> list[dict[str, Any]]:
         """The access log: every row about or by these members (None: every row)."""

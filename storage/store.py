@@ -678,12 +678,12 @@ class SqliteStore(CommitteeQueries):
         )
 
     async def log_access(self, actor_id: int | None, action: str, target_id: int | None,
-                         now: datetime) -> None:
-        """``actor_id`` None: the operator at the command line."""
+                         now: datetime, detail: str | None = None) -> None:
+        """``actor_id`` None: the operator at the command line; ``detail``: which cell or
+        file a page view or a download was of."""
         await self._run(
-            "INSERT INTO access_log (actor_id, action, target_id, at) VALUES (?, ?, ?, ?)",
-            (actor_id, action, target_id, _ts(now)),
-        )
+            "INSERT INTO access_log (actor_id, action, target_id, at, detail)"
+            " VALUES (?, ?, ?, ?, ?)", (actor_id, action, target_id, _ts(now), detail))
 
     async def access_log(self, target_id: int) -> list[tuple[int | None, str]]:
         rows = await self._all(

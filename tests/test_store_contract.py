@@ -681,7 +681,7 @@ async def test_web_logins_sessions_and_the_access_log(core: Core, clock: FixedCl
         await store.forget_web_logins(later + timedelta(seconds=1))
     assert await store.web_login("h1") is None
     async with store.transaction():
-        await store.log_view(secretary, "web_cell", None, f"cell:{cell}", now)
+        await store.log_access(secretary, "web_cell", None, now, detail=f"cell:{cell}")
         await store.log_access(secretary, "view", member, now)
         await store.log_access(leader, "view", leader, now)
     everything = await store.access_log_rows()
