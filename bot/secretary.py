@@ -86,6 +86,27 @@ Handler = Callable[[Member, Press, Round | None, RosterPreview | None], Awaitabl
 OnTarget = Callable[[Member, Member, Press, Round | None], Awaitable[list[Screen]]]
 
 
+@dataclass(frozen=True)
+class _CellRead:
+    """A cell's round as the tracker, a card and the bundle read it: four queries however
+    large the cell (the members, every answer, every own point, the collective ones)."""
+
+    progress: list[MemberProgress]
+    answers: Mapping[int, Mapping[str, Answer]]
+    items: Mapping[int, Sequence[ReviewItem]]
+    collective: Sequence[ReviewItem]
+
+    def answers_of(self, line: MemberProgress) -> Mapping[str, Answer]:
+        return self.answers.get(line.review.id, {}) if line.review else {}
+
+    def steps_of(self, forms: Forms, words: Words, line: MemberProgress,
+                 round_: Round) -> list[flow.Step]:
+        """The member's questions, as their answers and points shape them."""
+        return steps_from(forms, line.member, round_, self.answers_of(line), own_questions(
+            forms, words, line.member, round_, self.items.get(line.member.id, []),
+            self.collective))
+
+
 class Desk:
     def __init__(self, store: DeskStore, notices: NoticeQueue, clock: Clock, forms: Forms,
                  words: Words, settings: DeskSettings, operations: Operations) -> None:
@@ -255,29 +276,31 @@ class Desk:
 
     # ----------------------------------------------------------------- views
 
+    async def _read_cell(self, actor: Member, round_: Round,
+                         member_id: int | None = None) -> _CellRead:
+        """The officer's cell in ``round_`` (only ``member_id``, for a card)."""
+        progress = await self.store.progress(actor.cell_id, round_.id, member_id)
+        return _CellRead(
+            progress, await self.store.round_answers(round_.id, member_id),
+            await self.store.round_review_items(round_.id, member_id),
+            (await self.store.collective_shortcomings(round_.id)
+             if any(x.member.is_leader for x in progress) else []))
+
     async def _lines(self, actor: Member, round_: Round,
                      member_id: int | None = None) -> list[dict[str, Any]]:
-        """The tracker's lines (only ``member_id``'s, for a card), in four queries however
-        large the cell: the members, every answer, every own point, the collective ones."""
-        progress = await self.store.progress(actor.cell_id, round_.id, member_id)
-        answers = await self.store.round_answers(round_.id, member_id)
-        items = await self.store.round_review_items(round_.id, member_id)
-        collective = (await self.store.collective_shortcomings(round_.id)
-                      if any(x.member.is_leader for x in progress) else [])
-        return [self._line(x, round_, answers.get(x.review.id, {}) if x.review else {},
-                           items.get(x.member.id, []), collective) for x in progress]
+        """The tracker's lines (only ``member_id``'s, for a card)."""
+        cell = await self._read_cell(actor, round_, member_id)
+        return [self._line(cell, x, round_) for x in cell.progress]
 
-    def _line(self, line: MemberProgress, round_: Round, answers: Mapping[str, Answer],
-              items: Sequence[ReviewItem], collective: Sequence[ReviewItem]) -> dict[str, Any]:
+    def _line(self, cell: _CellRead, line: MemberProgress, round_: Round) -> dict[str, Any]:
         status = self.forms.eligibility(line.member, round_)
         if not status.reviewed:
             return {"id": line.member.id, "name": line.member.full_name,
                     "status": "not_reviewed", "reason": status.reason,
                     "until": status.until, "answered": 0, "total": 0,
                     "unreachable": False, "version": 0}
-        extra = own_questions(self.forms, self.words, line.member, round_, items, collective)
-        steps = steps_from(self.forms, line.member, round_, answers, extra)
-        answered = len(steps) - flow.remaining(steps, answers)
+        steps = cell.steps_of(self.forms, self.words, line, round_)
+        answered = len(steps) - flow.remaining(steps, cell.answers_of(line))
         return {"id": line.member.id, "name": line.member.full_name,
                 "status": status_of(line), "answered": answered, "total": len(steps),
                 "unreachable": line.linked and not line.reachable,
@@ -564,17 +587,11 @@ class Desk:
         if cell is None or rules is None:
             raise RuntimeError("the bundle needs the officer's cell and the classification rules")
         members, drafts = [], []
-        progress = await self.store.progress(actor.cell_id, round_.id)
-        every_answer = await self.store.round_answers(round_.id)
-        every_item = await self.store.round_review_items(round_.id)
-        collective = (await self.store.collective_shortcomings(round_.id)
-                      if any(x.member.is_leader for x in progress) else [])
-        for line in progress:
+        cell_read = await self._read_cell(actor, round_)
+        for line in cell_read.progress:
             review = line.review
-            answers = every_answer.get(review.id, {}) if review else {}
-            steps = steps_from(self.forms, line.member, round_, answers, own_questions(
-                self.forms, self.words, line.member, round_, every_item.get(line.member.id, []),
-                collective))
+            answers = cell_read.answers_of(line)
+            steps = cell_read.steps_of(self.forms, self.words, line, round_)
             facts = review_facts(steps, answers)
             status = status_of(line)
             eligible = self.forms.eligibility(line.member, round_)
