@@ -290,10 +290,16 @@ async def test_a_worker_started_while_telegram_fails_waits_for_it(tmp_path: Path
     async with FakeBotApi() as api:
         settings = province_settings(tmp_path, url, api)
         api.fail_next("getMe", status=502, times=2)
+        api.fail_next("setMyCommands", status=502)  # the menu: a convenience, never fatal
         stop = asyncio.Event()
-        run = asyncio.create_task(run_worker(build_core(settings), stop, worker_id=1, slots=2))
+        core = build_core(settings)
+        run = asyncio.create_task(run_worker(core, stop, worker_id=1, slots=2))
         try:
-            await api.wait_for(lambda: len(api.calls("setMyCommands")) >= 1, 20)
+            for _ in range(200):  # started: it leads the sending
+                if core.delivery._task is not None or run.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert core.delivery._task is not None and not run.done()
             assert len(api.calls("getMe")) == 3  # two failures, then the answer
         finally:
             stop.set()

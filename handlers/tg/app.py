@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import BotCommand
+from telegram.error import NetworkError
 from telegram.request import BaseRequest
 from telegram.ext import (
     Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, MessageHandler,
@@ -44,7 +45,10 @@ def build_application(
     async def post_init(app: Application) -> None:
         await core.open()
         menu = [BotCommand(c.command, c.description) for c in core.renderer.menu()]
-        await app.bot.set_my_commands(menu)
+        try:
+            await app.bot.set_my_commands(menu)
+        except NetworkError as exc:  # a convenience: the next start sets it; never fatal
+            log.warning("the command menu was not set (%s)", type(exc).__name__)
         # The outbox sender (one per process, for every channel) now also sends on Telegram;
         # the first channel to start settles a crash's in-flight rows and plans the rounds.
         if delivery:
